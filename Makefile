@@ -1,0 +1,40 @@
+# Sluice — see README.md. Every target installs what it needs from scratch.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export UV_THREADPOOL_SIZE ?= 16
+
+NODE_STAMP := node_modules/.package-lock.json
+SERVICES   := test/services/services.sh
+
+.PHONY: help install build test services-up services-down services-status clean
+
+help:
+	@echo "make demo           index a demo topic of APM logs into the local Elasticsearch"
+	@echo "make test           install, build, start the local servers, run every suite, stop the servers"
+	@echo "make services-up    start the local Kafka and Elasticsearch (make services-down stops them)"
+	@echo "make build          compile TypeScript into dist/"
+
+# npm ci when package-lock.json is newer than the installed tree (node-rdkafka builds librdkafka here).
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NODE_STAMP)
+
+install: $(NODE_STAMP)
+
+build: install
+	node_modules/.bin/tsc -p tsconfig.json
+
+test: build
+	bash test/run.sh
+
+services-up:
+	bash $(SERVICES) up
+
+services-down:
+	bash $(SERVICES) down
+
+services-status:
+	bash $(SERVICES) status
+
+clean:
+	rm -rf dist

@@ -1,0 +1,233 @@
+import { availableParallelism } from 'node:os';
+
+/**
+ * The configuration schema: every option Sluice reads, with its type, default and meaning. Options
+ * are data, validated once at load (`validate.ts`); the README's reference is generated from here.
+ */
+
+export type Leaf =
+  | { kind: 'string'; doc: string; default?: string; enum?: readonly string[]; secret?: boolean; pattern?: RegExp; patternHint?: string }
+  | { kind: 'int'; doc: string; default: number; min: number; max?: number; unit?: string }
+  | { kind: 'bool'; doc: string; default: boolean }
+  | { kind: 'stringList'; doc: string; default?: readonly string[] }
+  | { kind: 'map'; doc: string };
+
+export interface Group {
+  kind: 'group';
+  doc?: string;
+  fields: Readonly<Record<string, Spec>>;
+}
+
+export type Spec = Leaf | Group;
+
+const MiB = 1024 * 1024;
+
+/** One worker per core, leaving one core for the main thread (the consumer and the dispatcher). */
+export const DEFAULT_WORKERS = Math.max(1, availableParallelism() - 1);
+
+export const schema: Group = {
+  kind: 'group',
+  fields: {
+    kafka: {
+      kind: 'group',
+      fields: {
+        brokers: { kind: 'stringList', doc: 'Bootstrap brokers, `host:port`; a string with commas or a list.' },
+        groupId: { kind: 'string', doc: 'Consumer group id.' },
+        topics: { kind: 'stringList', doc: 'Topics to consume.' },
+        startFrom: {
+          kind: 'string',
+          doc: 'Where a group with no committed offset starts.',
+          default: 'earliest',
+          enum: ['earliest', 'latest'],
+        },
+        groupInstanceId: {
+          kind: 'string',
+          doc: 'Static membership id (`group.instance.id`): a restart within the session timeout keeps its partitions.',
+        },
+        rdkafka: { kind: 'map', doc: 'Extra librdkafka properties, passed through as they are.' },
+      },
+    },
+    elasticsearch: {
+      kind: 'group',
+      fields: {
+        node: { kind: 'stringList', doc: 'Elasticsearch URL(s).', default: ['http://127.0.0.1:9200'] },
+        auth: {
+          kind: 'group',
+          doc: 'At most one of: username + password, apiKey, bearer.',
+          fields: {
+            username: { kind: 'string', doc: 'Basic auth user.' },
+            password: { kind: 'string', doc: 'Basic auth password.', secret: true },
+            apiKey: { kind: 'string', doc: 'API key (the base64 `id:key`).', secret: true },
+            bearer: { kind: 'string', doc: 'Bearer token.', secret: true },
+          },
+        },
+        tls: {
+          kind: 'group',
+          fields: {
+            ca: { kind: 'string', doc: 'Path to a PEM file of the CA that signed the cluster certificate.' },
+            rejectUnauthorized: { kind: 'bool', doc: 'Verify the server certificate.', default: true },
+          },
+        },
+        requestTimeoutMs: {
+          kind: 'int',
+          doc: 'Timeout of one `_bulk` request; a timed-out request is retried.',
+          default: 120_000,
+          min: 1_000,
+          unit: 'ms',
+        },
+      },
+    },
+    index: {
+      kind: 'group',
+      fields: {
+        name: {
+          kind: 'string',
+          doc: 'Target index template: `{topic}`, `{partition}` and date tokens such as `{yyyy.MM.dd}` or `{yyyy.MM}` (UTC).',
+          default: '{topic}',
+        },
+        timestampField: {
+          kind: 'string',
+          doc: 'Document field (dotted path) whose ISO date or epoch milliseconds fill the date tokens; the Kafka timestamp when absent or invalid.',
+          default: '@timestamp',
+        },
+        opType: {
+          kind: 'string',
+          doc: '`index` overwrites; `create` never overwrites (a 409 on replay counts as done).',
+          default: 'index',
+          enum: ['index', 'create'],
+        },
+        idStrategy: {
+          kind: 'string',
+          doc: '`kafka` = `<topic>-<partition>-<offset>`; `key` = the record key; `field:<path>` = a document field; `none` = Elasticsearch generates ids (faster, duplicates on replay).',
+          default: 'kafka',
+          pattern: /^(kafka|key|none|field:[^\s]+)$/,
+          patternHint: 'must be kafka, key, none or field:<path>',
+        },
+      },
+    },
+    input: {
+      kind: 'group',
+      fields: {
+        format: {
+          kind: 'string',
+          doc: '`json`; `msgpack`; `text` (each value becomes `{"message": …}`).',
+          default: 'json',
+          enum: ['json', 'msgpack', 'text'],
+        },
+      },
+    },
+    transform: {
+      kind: 'string',
+      doc: '`none`, `apm-log`, or the path of a JS module exporting `transform(record)` that returns a document, an array of documents, or `null` (dropped and counted).',
+      default: 'none',
+    },
+    pipeline: {
+      kind: 'group',
+      fields: {
+        workers: { kind: 'int', doc: 'Worker threads (default: cores − 1, at least 1).', default: DEFAULT_WORKERS, min: 1, max: 256 },
+        batchBytes: { kind: 'int', doc: 'A batch is sent to a worker once its record values reach this size.', default: 4 * MiB, min: 1024, unit: 'bytes' },
+        batchDocs: { kind: 'int', doc: 'A batch is sent to a worker once it holds this many records.', default: 5000, min: 1 },
+        lingerMs: { kind: 'int', doc: 'A batch that is not full is sent after waiting this long.', default: 100, min: 0, unit: 'ms' },
+        bulkMaxBytes: { kind: 'int', doc: 'Largest `_bulk` body; a batch whose NDJSON is larger is split.', default: 8 * MiB, min: 4096, unit: 'bytes' },
+        maxInFlightBulks: { kind: 'int', doc: 'Batches being indexed at once, over all workers.', default: 4, min: 1, max: 4096 },
+        maxInFlightBytes: { kind: 'int', doc: 'Record bytes being indexed at once, over all workers.', default: 64 * MiB, min: 1024, unit: 'bytes' },
+        maxBufferedBytes: {
+          kind: 'int',
+          doc: 'Byte budget for records fetched but not yet indexed; above it every partition is paused (polling goes on), below half of it they resume.',
+          default: 128 * MiB,
+          min: 1024 * 64,
+          unit: 'bytes',
+        },
+      },
+    },
+    errors: {
+      kind: 'group',
+      fields: {
+        maxRetries: {
+          kind: 'int',
+          doc: 'Retries of a retryable failure (429, 5xx, timeouts, connection errors) before the record counts as failed; -1 retries forever.',
+          default: -1,
+          min: -1,
+        },
+        backoffMs: { kind: 'int', doc: 'First retry delay; doubles each attempt, with jitter.', default: 200, min: 1, unit: 'ms' },
+        maxBackoffMs: { kind: 'int', doc: 'Largest retry delay.', default: 30_000, min: 1, unit: 'ms' },
+      },
+    },
+    shutdown: {
+      kind: 'group',
+      fields: {
+        timeoutMs: {
+          kind: 'int',
+          doc: 'On SIGTERM/SIGINT, time allowed to finish in-flight batches and commit before exiting.',
+          default: 30_000,
+          min: 0,
+          unit: 'ms',
+        },
+      },
+    },
+    log: {
+      kind: 'group',
+      fields: {
+        level: {
+          kind: 'string',
+          doc: 'Log level.',
+          default: 'info',
+          enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+        },
+      },
+    },
+  },
+};
+
+export type IdStrategy =
+  | { kind: 'kafka' }
+  | { kind: 'key' }
+  | { kind: 'none' }
+  | { kind: 'field'; path: readonly string[] };
+
+/** The validated, fully defaulted configuration. */
+export interface SluiceConfig {
+  kafka: {
+    brokers: string[];
+    groupId: string;
+    topics: string[];
+    startFrom: 'earliest' | 'latest';
+    groupInstanceId: string | undefined;
+    rdkafka: Record<string, string | number | boolean>;
+  };
+  elasticsearch: {
+    node: string[];
+    auth: { username?: string; password?: string; apiKey?: string; bearer?: string };
+    tls: { ca: string | undefined; rejectUnauthorized: boolean };
+    requestTimeoutMs: number;
+  };
+  index: {
+    name: string;
+    timestampField: string;
+    opType: 'index' | 'create';
+    idStrategy: string;
+  };
+  input: { format: 'json' | 'msgpack' | 'text' };
+  transform: string;
+  pipeline: {
+    workers: number;
+    batchBytes: number;
+    batchDocs: number;
+    lingerMs: number;
+    bulkMaxBytes: number;
+    maxInFlightBulks: number;
+    maxInFlightBytes: number;
+    maxBufferedBytes: number;
+  };
+  errors: { maxRetries: number; backoffMs: number; maxBackoffMs: number };
+  shutdown: { timeoutMs: number };
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
+
+/** Options that must be given: they have no sensible default. */
+export const REQUIRED: readonly string[] = ['kafka.brokers', 'kafka.groupId', 'kafka.topics'];
+
+export function parseIdStrategy(value: string): IdStrategy {
+  if (value.startsWith('field:')) return { kind: 'field', path: value.slice('field:'.length).split('.') };
+  return { kind: value as 'kafka' | 'key' | 'none' };
+}

@@ -1,0 +1,204 @@
+import { ConfigError, ConfigErrors } from '../errors.js';
+import { REQUIRED, schema, type Group, type Leaf, type SluiceConfig, type Spec } from './schema.js';
+
+/**
+ * Checks a raw configuration object (from a file, with environment and flag overrides already
+ * applied) against the schema and returns the typed configuration with every default filled in.
+ * Values may be strings wherever a number, boolean or list is expected, since environment
+ * variables and flags are strings. Every problem is collected, then thrown as one `ConfigErrors`.
+ */
+export function validateConfig(raw: unknown): SluiceConfig {
+  const errors: ConfigError[] = [];
+  const out = walkGroup(schema, raw ?? {}, '', errors);
+  for (const path of REQUIRED) {
+    if (getPath(out, path) === undefined && !errors.some((e) => e.path === path)) {
+      errors.push(new ConfigError(path, 'is required'));
+    }
+  }
+  const config = out as unknown as SluiceConfig;
+  if (errors.length === 0) crossCheck(config, errors);
+  if (errors.length > 0) throw new ConfigErrors(errors);
+  return config;
+}
+
+function walkGroup(group: Group, raw: unknown, path: string, errors: ConfigError[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (!isPlainObject(raw)) {
+    errors.push(new ConfigError(path || '(root)', `must be an object (got ${describe(raw)})`));
+    return out;
+  }
+  for (const key of Object.keys(raw)) {
+    if (!(key in group.fields)) {
+      const hint = suggest(key, Object.keys(group.fields));
+      errors.push(new ConfigError(join(path, key), `is not a known option${hint ? ` (did you mean ${join(path, hint)}?)` : ''}`));
+    }
+  }
+  for (const [key, spec] of Object.entries(group.fields)) {
+    const value = walk(spec, raw[key], join(path, key), errors);
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+function walk(spec: Spec, raw: unknown, path: string, errors: ConfigError[]): unknown {
+  if (spec.kind === 'group') return walkGroup(spec, raw ?? {}, path, errors);
+  if (raw === undefined || raw === null) return 'default' in spec ? spec.default : undefined;
+  try {
+    return coerce(spec, raw, path);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      errors.push(err);
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+function coerce(spec: Leaf, raw: unknown, path: string): unknown {
+  switch (spec.kind) {
+    case 'string': {
+      if (typeof raw !== 'string' && typeof raw !== 'number') throw new ConfigError(path, `must be a string (got ${describe(raw)})`);
+      const value = String(raw);
+      if (value.trim() === '') throw new ConfigError(path, 'must be a non-empty string');
+      if (spec.enum && !spec.enum.includes(value)) {
+        throw new ConfigError(path, `must be one of ${spec.enum.join(', ')} (got ${JSON.stringify(value)})`);
+      }
+      if (spec.pattern && !spec.pattern.test(value)) {
+        throw new ConfigError(path, `${spec.patternHint ?? `must match ${spec.pattern}`} (got ${JSON.stringify(value)})`);
+      }
+      return value;
+    }
+    case 'int': {
+      const value = parseNumber(raw, spec.unit);
+      if (value === undefined || !Number.isSafeInteger(value)) {
+        throw new ConfigError(path, `must be a whole number${unitHint(spec.unit)} (got ${describe(raw)})`);
+      }
+      if (value < spec.min) throw new ConfigError(path, `must be at least ${spec.min} (got ${value})`);
+      if (spec.max !== undefined && value > spec.max) throw new ConfigError(path, `must be at most ${spec.max} (got ${value})`);
+      return value;
+    }
+    case 'bool': {
+      if (typeof raw === 'boolean') return raw;
+      if (raw === 'true' || raw === 'false') return raw === 'true';
+      throw new ConfigError(path, `must be true or false (got ${describe(raw)})`);
+    }
+    case 'stringList': {
+      const items = typeof raw === 'string' ? raw.split(',').map((s) => s.trim()) : raw;
+      if (!Array.isArray(items) || items.some((s) => typeof s !== 'string' || s.trim() === '')) {
+        throw new ConfigError(path, `must be a list of non-empty strings or a comma-separated string (got ${describe(raw)})`);
+      }
+      if (items.length === 0) throw new ConfigError(path, 'must not be empty');
+      return items.map((s: string) => s.trim());
+    }
+    case 'map': {
+      let value = raw;
+      if (typeof raw === 'string') {
+        try {
+          value = JSON.parse(raw);
+        } catch {
+          throw new ConfigError(path, 'must be an object, or a JSON object when given as a string');
+        }
+      }
+      if (!isPlainObject(value)) throw new ConfigError(path, `must be an object (got ${describe(raw)})`);
+      for (const [k, v] of Object.entries(value)) {
+        if (!['string', 'number', 'boolean'].includes(typeof v)) {
+          throw new ConfigError(`${path}.${k}`, `must be a string, number or boolean (got ${describe(v)})`);
+        }
+      }
+      return value;
+    }
+  }
+}
+
+const SIZE_UNITS: Record<string, number> = { b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
+
+/** Numbers, or strings such as `4MiB` (unit bytes) and `30s` (unit ms). */
+function parseNumber(raw: unknown, unit: string | undefined): number | undefined {
+  if (typeof raw === 'number') return raw;
+  if (typeof raw !== 'string') return undefined;
+  const m = /^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(raw);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const suffix = (m[2] ?? '').toLowerCase();
+  if (suffix === '') return n;
+  const table = unit === 'bytes' ? SIZE_UNITS : unit === 'ms' ? TIME_UNITS : undefined;
+  const factor = table?.[suffix];
+  return factor === undefined ? undefined : Math.round(n * factor);
+}
+
+function unitHint(unit: string | undefined): string {
+  if (unit === 'bytes') return ' of bytes, or a size such as 4MiB';
+  if (unit === 'ms') return ' of milliseconds, or a duration such as 30s';
+  return '';
+}
+
+function crossCheck(config: SluiceConfig, errors: ConfigError[]): void {
+  const auth = config.elasticsearch.auth;
+  const kinds = [auth.username !== undefined || auth.password !== undefined, auth.apiKey !== undefined, auth.bearer !== undefined];
+  if (kinds.filter(Boolean).length > 1) {
+    errors.push(new ConfigError('elasticsearch.auth', 'must hold only one of username+password, apiKey or bearer'));
+  }
+  if ((auth.username === undefined) !== (auth.password === undefined)) {
+    errors.push(new ConfigError('elasticsearch.auth', 'needs both username and password'));
+  }
+  for (const [i, url] of config.elasticsearch.node.entries()) {
+    if (!/^https?:\/\/[^\s/]+/.test(url)) {
+      errors.push(new ConfigError(`elasticsearch.node[${i}]`, `must be an http:// or https:// URL (got ${JSON.stringify(url)})`));
+    }
+  }
+  if (config.pipeline.maxBufferedBytes < config.pipeline.batchBytes) {
+    errors.push(new ConfigError('pipeline.maxBufferedBytes', `must be at least pipeline.batchBytes (${config.pipeline.batchBytes})`));
+  }
+  if (config.errors.maxBackoffMs < config.errors.backoffMs) {
+    errors.push(new ConfigError('errors.maxBackoffMs', `must be at least errors.backoffMs (${config.errors.backoffMs})`));
+  }
+}
+
+export function getPath(obj: unknown, path: string): unknown {
+  let cur = obj;
+  for (const key of path.split('.')) {
+    if (!isPlainObject(cur)) return undefined;
+    cur = cur[key];
+  }
+  return cur;
+}
+
+/** Sets `a.b.c` in a plain object, creating the groups on the way. */
+export function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let cur = obj;
+  for (const key of keys.slice(0, -1)) {
+    const next = cur[key];
+    if (!isPlainObject(next)) cur[key] = {};
+    cur = cur[key] as Record<string, unknown>;
+  }
+  cur[keys[keys.length - 1] as string] = value;
+}
+
+/** Every leaf option as `[path, spec]`, in schema order. */
+export function leaves(group: Group = schema, prefix = ''): Array<[string, Leaf]> {
+  return Object.entries(group.fields).flatMap(([key, spec]): Array<[string, Leaf]> =>
+    spec.kind === 'group' ? leaves(spec, join(prefix, key)) : [[join(prefix, key), spec]],
+  );
+}
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function join(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function suggest(key: string, known: string[]): string | undefined {
+  const lower = key.toLowerCase().replace(/[-_]/g, '');
+  return known.find((k) => k.toLowerCase() === lower);
+}

@@ -1,0 +1,86 @@
+/**
+ * The contract between the main thread and the worker threads. Both sides import this file and
+ * nothing else of each other.
+ *
+ * A batch crosses the thread boundary as three transferred buffers, never as message objects:
+ *
+ *   data     ArrayBuffer   value₀ key₀ value₁ key₁ …            (raw bytes, back to back)
+ *   index    Uint32Array   [valueStart, valueEnd, keyStart, keyEnd] per record, into `data`;
+ *                          a start of NULL_REF marks a null value (tombstone) or a null key
+ *   coords   Float64Array  [offset, timestampMs] per record
+ *   slices                 records [start, end) belong to one topic-partition, in offset order
+ */
+
+export const NULL_REF = 0xffff_ffff;
+export const INDEX_STRIDE = 4;
+export const COORD_STRIDE = 2;
+
+export interface Slice {
+  topic: string;
+  partition: number;
+  /** First record of the slice (index into the batch). */
+  start: number;
+  /** One past the last record. */
+  end: number;
+}
+
+export interface BatchTask {
+  data: ArrayBuffer;
+  index: Uint32Array;
+  coords: Float64Array;
+  slices: Slice[];
+}
+
+/** Final outcome of one record, as a byte in `BatchResult.outcomes`. */
+export const Outcome = {
+  /** Every document it produced is in Elasticsearch (2xx, or 409 on `create`). */
+  Indexed: 1,
+  /** It produced no document: a null value or a transform that returned null. Counted, never silent. */
+  Skipped: 2,
+  /** It could not be indexed; `BatchResult.failures` says why. Offsets never move past it. */
+  Failed: 3,
+} as const;
+export type Outcome = (typeof Outcome)[keyof typeof Outcome];
+
+/** Why a record failed: the stage, and for Elasticsearch the HTTP status and `error.type`. */
+export interface RecordFailure {
+  /** Index of the record in the batch. */
+  record: number;
+  stage: 'decode' | 'transform' | 'route' | 'index';
+  reason: string;
+  status?: number;
+  errorType?: string;
+}
+
+export interface BatchStats {
+  docs: number;
+  bulkRequests: number;
+  bulkBytes: number;
+  retries: number;
+}
+
+export interface BatchResult {
+  outcomes: Uint8Array;
+  failures: RecordFailure[];
+  stats: BatchStats;
+}
+
+/** What every worker is started with (Piscina `workerData`). */
+export interface WorkerInit {
+  elasticsearch: {
+    node: string[];
+    auth: { username?: string; password?: string; apiKey?: string; bearer?: string };
+    tls: { ca: string | undefined; rejectUnauthorized: boolean };
+    requestTimeoutMs: number;
+    /** Major version of the server, read at startup: picks the REST compatibility headers. */
+    serverMajor: number;
+  };
+  index: { name: string; timestampField: string; opType: 'index' | 'create'; idStrategy: string };
+  inputFormat: 'json' | 'msgpack' | 'text';
+  transform: string;
+  bulkMaxBytes: number;
+  /** Concurrent `_bulk` requests allowed in this worker. */
+  maxConcurrentBulks: number;
+  retry: { maxRetries: number; backoffMs: number; maxBackoffMs: number };
+  logLevel: string;
+}

@@ -1,0 +1,58 @@
+# Shared helpers for the local Kafka and Elasticsearch servers. Sourced, not run.
+# Everything a server leaves on disk lives under $SLUICE_SERVICES_DIR (git-ignored).
+
+SERVICES_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+REPO_ROOT=$(cd "$SERVICES_ROOT/../.." && pwd)
+: "${SLUICE_SERVICES_DIR:=$REPO_ROOT/.services}"
+mkdir -p "$SLUICE_SERVICES_DIR"
+
+log() { printf '[services] %s\n' "$*" >&2; }
+
+# pid_alive PIDFILE: true when the file names a live process.
+pid_alive() {
+  local pid
+  [ -f "$1" ] || return 1
+  pid=$(cat "$1" 2>/dev/null) || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND every half second until it
+# succeeds or the deadline passes (returns 1).
+wait_until() {
+  local deadline=$((SECONDS + $1)) what=$2
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then
+      log "timed out waiting for $what"
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+# stop_pid PIDFILE NAME: SIGTERM, wait up to 30 s, then SIGKILL; never leaves the process behind.
+stop_pid() {
+  local pidfile=$1 name=$2 pid
+  if ! pid_alive "$pidfile"; then
+    rm -f "$pidfile"
+    return 0
+  fi
+  pid=$(cat "$pidfile")
+  log "stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + 30))
+  while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$name did not stop within 30 s; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  fi
+  rm -f "$pidfile"
+}
+
+# dump_log FILE NAME: print the tail of a server log after a failed start.
+dump_log() {
+  log "---- last 80 lines of $2 log ($1) ----"
+  tail -n 80 "$1" >&2 2>/dev/null || true
+  log "---- end of $2 log ----"
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Local Apache Kafka (KRaft) and Elasticsearch, assembled from Maven Central jars and run as plain JVMs.
+#
+#   services.sh up [kafka|elasticsearch]...     build when needed, start, wait until ready (idempotent)
+#   services.sh down [kafka|elasticsearch]...   stop; leaves no Java process behind (idempotent)
+#   services.sh restart kafka|elasticsearch     stop then start, keeping the data
+#   services.sh status                          one line per server
+#   services.sh wipe                            delete the servers' data (they must be stopped)
+#
+# Ports, heaps and folders come from SLUICE_* environment variables (see README.md).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib/common.sh
+. "$here/lib/common.sh"
+# shellcheck source=lib/kafka.sh
+. "$here/lib/kafka.sh"
+# shellcheck source=lib/elasticsearch.sh
+. "$here/lib/elasticsearch.sh"
+
+cmd=${1:-status}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(kafka elasticsearch)
+for t in "${targets[@]}"; do
+  case "$t" in kafka|elasticsearch) ;; *) log "unknown server '$t' (expected kafka or elasticsearch)"; exit 2 ;; esac
+done
+fn() { [ "$1" = elasticsearch ] && echo "es_$2" || echo "kafka_$2"; }
+
+# Runs one function per server concurrently and fails when any of them failed.
+parallel() {
+  local action=$1 pids=() rc=0 t
+  for t in "${targets[@]}"; do
+    "$(fn "$t" "$action")" & pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || rc=1; done
+  return $rc
+}
+
+case "$cmd" in
+  up)
+    parallel build
+    parallel start
+    ;;
+  down)
+    parallel stop
+    ;;
+  restart)
+    for t in "${targets[@]}"; do "$(fn "$t" stop)"; "$(fn "$t" start)"; done
+    ;;
+  status)
+    for t in "${targets[@]}"; do "$(fn "$t" status)"; done
+    ;;
+  wipe)
+    for t in "${targets[@]}"; do "$(fn "$t" wipe)"; done
+    ;;
+  *)
+    log "usage: services.sh up|down|restart|status|wipe [kafka|elasticsearch]..."
+    exit 2
+    ;;
+esac

@@ -1,0 +1,67 @@
+/**
+ * Builds the NDJSON of a batch once, straight into one growing buffer: for each document an action
+ * line and a source line. Remembers where each document starts and which record it came from, so
+ * that request bodies are cut and retried items re-sent as slices of this buffer without encoding
+ * anything again.
+ *
+ *   buffer      {"index":{…}}\n{…source…}\n{"index":{…}}\n{…source…}\n …
+ *   docStarts   ^0                          ^k                        … ^length
+ *   docRecords  record of doc 0             record of doc 1
+ */
+export interface EncodedBatch {
+  buffer: Buffer;
+  /** Byte offset of each document's action line, plus the total length at the end. */
+  docStarts: Uint32Array;
+  /** Record (index in the task) each document came from. */
+  docRecords: Int32Array;
+}
+
+export type OpType = 'index' | 'create';
+
+export class NdjsonEncoder {
+  #buf: Buffer;
+  #len = 0;
+  #starts: number[] = [];
+  #records: number[] = [];
+
+  constructor(initialBytes = 1 << 20) {
+    this.#buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  get docs(): number {
+    return this.#records.length;
+  }
+
+  /** `source` must be the JSON text of an object with no raw newline (JSON.stringify output is). */
+  append(action: string, source: string, record: number): void {
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+    this.#ensure((action.length + source.length + 2) * 3);
+    this.#starts.push(this.#len);
+    this.#records.push(record);
+    this.#len += this.#buf.write(action, this.#len, 'utf8');
+    this.#buf[this.#len++] = 0x0a;
+    this.#len += this.#buf.write(source, this.#len, 'utf8');
+    this.#buf[this.#len++] = 0x0a;
+  }
+
+  finish(): EncodedBatch {
+    const docStarts = new Uint32Array(this.#starts.length + 1);
+    docStarts.set(this.#starts);
+    docStarts[this.#starts.length] = this.#len;
+    return { buffer: this.#buf.subarray(0, this.#len), docStarts, docRecords: Int32Array.from(this.#records) };
+  }
+
+  #ensure(extra: number): void {
+    if (this.#len + extra <= this.#buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#len + extra));
+    this.#buf.copy(next, 0, 0, this.#len);
+    this.#buf = next;
+  }
+}
+
+/** `{"index":{"_index":"logs","_id":"t-0-42"}}`; without an id Elasticsearch generates one. */
+export function actionLine(op: OpType, index: string, id: string | undefined): string {
+  return id === undefined
+    ? `{"${op}":{"_index":${JSON.stringify(index)}}}`
+    : `{"${op}":{"_index":${JSON.stringify(index)},"_id":${JSON.stringify(id)}}}`;
+}

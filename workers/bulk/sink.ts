@@ -1,0 +1,113 @@
+import type { Client } from '@elastic/elasticsearch';
+import type { Logger } from 'pino';
+import type { EncodedBatch, OpType } from './encoder.js';
+import { buildRequests, subsetRequest, type BulkRequest } from './request-builder.js';
+import { backoffDelay, classifyItem, classifyRequestError, mayRetry } from './retry-policy.js';
+import type { Semaphore } from './semaphore.js';
+import { sendBulk, type ItemResult } from './service.js';
+
+export interface DocFailure {
+  status?: number;
+  errorType?: string;
+  reason: string;
+}
+
+/** Final result per document of a batch: `failures[d]` is set for each document not indexed. */
+export interface SinkResult {
+  failures: Map<number, DocFailure>;
+  bulkRequests: number;
+  bulkBytes: number;
+  retries: number;
+}
+
+export interface BulkSinkOptions {
+  client: Client;
+  headers: Record<string, string> | undefined;
+  opType: OpType;
+  bulkMaxBytes: number;
+  retry: { maxRetries: number; backoffMs: number; maxBackoffMs: number };
+  semaphore: Semaphore;
+  logger: Logger;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Indexes an encoded batch: cuts it into bodies, sends them concurrently (bounded by the worker's
+ * semaphore), re-sends only the items that failed with a retryable status, with backoff, and
+ * returns the documents that could not be indexed. Resolves only once every document has a final
+ * outcome.
+ */
+export function createBulkSink(options: BulkSinkOptions) {
+  const { client, headers, opType, retry, semaphore, logger } = options;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+
+  async function index(batch: EncodedBatch): Promise<SinkResult> {
+    const result: SinkResult = { failures: new Map(), bulkRequests: 0, bulkBytes: 0, retries: 0 };
+    await Promise.all(buildRequests(batch, options.bulkMaxBytes).map((req) => deliver(batch, req, result)));
+    return result;
+  }
+
+  async function deliver(batch: EncodedBatch, first: BulkRequest, result: SinkResult): Promise<void> {
+    let request = first;
+    let attempt = 0;
+    for (;;) {
+      let items: ItemResult[] | undefined;
+      await semaphore.acquire();
+      try {
+        result.bulkRequests++;
+        result.bulkBytes += request.body.length;
+        items = await sendBulk(client, request.body, request.docs.length, headers);
+      } catch (err) {
+        const failure = classifyRequestError(err);
+        if (failure.split && request.docs.length > 1) {
+          const half = request.docs.length >> 1;
+          semaphore.release();
+          await Promise.all([
+            deliver(batch, subsetRequest(batch, request.docs.subarray(0, half)), result),
+            deliver(batch, subsetRequest(batch, request.docs.subarray(half)), result),
+          ]);
+          return;
+        }
+        semaphore.release();
+        if (!failure.retry || failure.split || !mayRetry(attempt, retry.maxRetries)) {
+          for (const d of request.docs) result.failures.set(d, failure);
+          return;
+        }
+        logger.warn({ status: failure.status, errorType: failure.errorType, reason: failure.reason, attempt, docs: request.docs.length }, 'bulk request failed; retrying');
+        await sleep(backoffDelay(attempt++, retry.backoffMs, retry.maxBackoffMs));
+        result.retries++;
+        continue;
+      }
+      semaphore.release();
+      if (items === undefined) return;
+
+      const again: number[] = [];
+      let lastRetryable: ItemResult | undefined;
+      for (let k = 0; k < items.length; k++) {
+        const item = items[k] as ItemResult;
+        const doc = request.docs[k] as number;
+        const verdict = classifyItem(item.status, item.errorType, opType);
+        if (verdict === 'ok') continue;
+        if (verdict === 'retry' && mayRetry(attempt, retry.maxRetries)) {
+          again.push(doc);
+          lastRetryable = item;
+        } else {
+          result.failures.set(doc, toFailure(item));
+        }
+      }
+      if (again.length === 0) return;
+      logger.debug({ status: lastRetryable?.status, errorType: lastRetryable?.errorType, items: again.length, attempt }, 'retrying bulk items');
+      await sleep(backoffDelay(attempt++, retry.backoffMs, retry.maxBackoffMs));
+      result.retries++;
+      request = subsetRequest(batch, Int32Array.from(again));
+    }
+  }
+
+  return { index };
+}
+
+function toFailure(item: ItemResult): DocFailure {
+  const f: DocFailure = { status: item.status, reason: item.reason ?? `status ${item.status}` };
+  if (item.errorType !== undefined) f.errorType = item.errorType;
+  return f;
+}
