@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, ConfigErrors } from '../errors.js';
@@ -60,4 +60,7 @@ function resolveTransformPath(config: SluiceConfig, file: string | undefined): v
   const t = config.transform;
   if (t === 'none' || t === 'apm-log' || isAbsolute(t)) return;
   config.transform = resolve(file ? dirname(file) : process.cwd(), t);
+  if (!existsSync(config.transform)) {
+    throw new ConfigErrors([new ConfigError('transform', `must be none, apm-log or the path of a JS module (no file at ${config.transform})`)]);
+  }
 }

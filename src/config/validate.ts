@@ -1,4 +1,5 @@
 import { ConfigError, ConfigErrors } from '../errors.js';
+import { compileIndexTemplate } from '../../workers/route/index-name.js';
 import { REQUIRED, schema, type Group, type Leaf, type SluiceConfig, type Spec } from './schema.js';
 
 /**
@@ -146,6 +147,11 @@ function crossCheck(config: SluiceConfig, errors: ConfigError[]): void {
     if (!/^https?:\/\/[^\s/]+/.test(url)) {
       errors.push(new ConfigError(`elasticsearch.node[${i}]`, `must be an http:// or https:// URL (got ${JSON.stringify(url)})`));
     }
+  }
+  try {
+    compileIndexTemplate(config.index.name);
+  } catch (err) {
+    errors.push(new ConfigError('index.name', `is invalid: ${(err as Error).message}`));
   }
   if (config.pipeline.maxBufferedBytes < config.pipeline.batchBytes) {
     errors.push(new ConfigError('pipeline.maxBufferedBytes', `must be at least pipeline.batchBytes (${config.pipeline.batchBytes})`));

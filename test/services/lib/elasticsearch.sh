@@ -75,11 +75,12 @@ es_start() {
   home=$(cd "$SLUICE_ES_DATA_DIR" && pwd)
   java=$(_es_java)
   log "starting elasticsearch on $(_es_url) (heap $SLUICE_ES_HEAP, home $home, log $ES_LOG)"
-  # Flags follow Elasticsearch's own jvm.options / SystemJvmOptions for JDK 17.
+  # Flags follow Elasticsearch's own jvm.options / SystemJvmOptions for JDK 17. The GC is left to the JVM
+  # (G1 on a 2+ CPU machine) so SLUICE_ES_JAVA_OPTS can pick another one.
   # shellcheck disable=SC2086  # SLUICE_ES_JAVA_OPTS is a list of flags
   SLUICE_ES_SETTINGS="$SLUICE_ES_SETTINGS" setsid nohup "$java" \
     -Xms"$SLUICE_ES_HEAP" -Xmx"$SLUICE_ES_HEAP" -Xss1m \
-    -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow -XX:+ExitOnOutOfMemoryError \
+    -XX:-OmitStackTraceInFastThrow -XX:+ExitOnOutOfMemoryError \
     -Djava.awt.headless=true -Dfile.encoding=UTF-8 -Djna.nosys=true \
     -Djava.locale.providers=SPI,CLDR \
     -Djava.io.tmpdir="$home/tmp" \
@@ -125,7 +126,7 @@ es_stop() {
   done
 }
 
-# es_status: prints running/stopped and the URL; returns 0 when running, 3 when stopped.
+# es_status: prints running/stopped and the URL (always returns 0: services.sh runs under set -e).
 es_status() {
   if pid_alive "$ES_PIDFILE"; then
     if _es_healthy; then
@@ -136,7 +137,6 @@ es_status() {
     return 0
   fi
   echo "elasticsearch: stopped $(_es_url)"
-  return 3
 }
 
 # es_wipe: delete the node's data, config and tmp (only while it is stopped).

@@ -25,6 +25,15 @@ _kafka_bootstrap() { printf '127.0.0.1:%s' "$SLUICE_KAFKA_PORT"; }
 
 _kafka_log_opt() { printf '%s' "-Dlog4j2.configurationFile=file:$KAFKA_SERVICE_DIR/log4j2.properties"; }
 
+# _kafka_running: pid_alive, but a zombie counts as dead. An orphaned JVM that was killed can
+# stay a zombie for a second or more until init reaps it, and kill -0 still succeeds on it.
+_kafka_running() {
+  pid_alive "$KAFKA_PIDFILE" || return 1
+  local state
+  state=$(ps -o stat= -p "$(cat "$KAFKA_PIDFILE")" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "${state:0:1}" != Z ]
+}
+
 # _kafka_port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
 _kafka_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -35,7 +44,7 @@ kafka_build() {
     log "kafka: fetching jars (mvn package; the first run downloads ~45 MB into ~/.m2)"
     # Start from an empty lib dir so a version change never leaves two Kafkas on the classpath.
     rm -rf "$KAFKA_LIB_DIR" "$stamp" "$KAFKA_PROBE_DIR"
-    if ! mvn -q -B -f "$pom" package; then
+    if ! mvn -q -B -Dstyle.color=never -f "$pom" package; then
       log "kafka: mvn package failed"
       return 1
     fi
@@ -85,7 +94,7 @@ _kafka_format() {
 }
 
 kafka_start() {
-  if pid_alive "$KAFKA_PIDFILE"; then
+  if _kafka_running; then
     log "kafka: already running (pid $(cat "$KAFKA_PIDFILE")) on $(_kafka_bootstrap)"
     return 0
   fi
@@ -117,18 +126,26 @@ kafka_start() {
 
   local deadline=$((SECONDS + SLUICE_KAFKA_START_TIMEOUT)) phase=pid
   while :; do
-    if [ "$phase" != pid ] && ! pid_alive "$KAFKA_PIDFILE"; then
+    if [ "$phase" != pid ] && ! _kafka_running; then
       log "kafka: the broker exited during startup"
       dump_log "$KAFKA_LOG" kafka
       rm -f "$KAFKA_PIDFILE"
       return 1
     fi
     case $phase in
-      pid) [ -s "$KAFKA_PIDFILE" ] && phase=log ;;
+      pid)
+        if [ -s "$KAFKA_PIDFILE" ]; then
+          phase=log
+        elif [ $((SECONDS - started)) -ge 10 ]; then
+          log "kafka: the launcher never wrote $KAFKA_PIDFILE"
+          dump_log "$KAFKA_LOG" kafka
+          return 1
+        fi
+        ;;
       log) tail -c +"$log_from" "$KAFKA_LOG" | grep -q 'Kafka Server started' && phase=tcp ;;
       tcp) _kafka_port_open "$SLUICE_KAFKA_PORT" && phase=probe ;;
       probe)
-        if java -Xmx64m -XX:TieredStopAtLevel=1 -Xshare:auto "$(_kafka_log_opt)" \
+        if java -Xmx64m -XX:TieredStopAtLevel=1 "$(_kafka_log_opt)" \
             -Dsluice.kafka.log.level=warn -cp "$KAFKA_PROBE_DIR:$KAFKA_LIB_DIR/*" \
             KafkaReady "$(_kafka_bootstrap)" 2000 >>"$KAFKA_LOG" 2>&1; then
           log "kafka: ready on $(_kafka_bootstrap) (pid $(cat "$KAFKA_PIDFILE"), $((SECONDS - started)) s)"
@@ -151,7 +168,7 @@ kafka_stop() {
 }
 
 kafka_status() {
-  if pid_alive "$KAFKA_PIDFILE"; then
+  if _kafka_running; then
     echo "kafka: running (pid $(cat "$KAFKA_PIDFILE")) bootstrap $(_kafka_bootstrap) data $SLUICE_KAFKA_DATA_DIR"
   else
     echo "kafka: stopped (bootstrap would be $(_kafka_bootstrap)) data $SLUICE_KAFKA_DATA_DIR"
@@ -159,7 +176,7 @@ kafka_status() {
 }
 
 kafka_wipe() {
-  if pid_alive "$KAFKA_PIDFILE"; then
+  if _kafka_running; then
     log "kafka: still running; run kafka_stop before kafka_wipe"
     return 1
   fi

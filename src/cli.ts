@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadConfig } from './config/load.js';
+import { ConfigError, ConfigErrors, SluiceError } from './errors.js';
+import { createLogger } from './logger.js';
+import { startPipeline, type Progress } from './pipeline.js';
+import { loadTransform } from '../workers/transform/load.js';
+
+const USAGE = `Usage: sluice run --config <file> [options]
+
+Consumes Kafka topics and indexes every record into Elasticsearch until stopped
+(SIGTERM/SIGINT drain in-flight batches and commit; a second signal exits at once).
+
+Options:
+  -c, --config <file>       YAML or JSON configuration file
+      --brokers <list>      kafka.brokers
+      --group-id <id>       kafka.groupId
+      --topics <list>       kafka.topics (comma-separated)
+      --es-node <url>       elasticsearch.node
+      --index <template>    index.name
+      --workers <n>         pipeline.workers
+      --log-level <level>   log.level
+      --set <path=value>    any option, e.g. --set pipeline.batchDocs=2000 (repeatable)
+      --until-caught-up     stop once every assigned partition is indexed to its end
+      --progress            print a progress line on stderr every second
+  -h, --help                this text
+
+Environment: SLUICE_<PATH> overrides the file, e.g. SLUICE_KAFKA_GROUP_ID, SLUICE_PIPELINE_WORKERS.
+Exit status: 0 stopped cleanly, 1 failed while running, 2 invalid configuration or usage.`;
+
+const FLAG_PATHS: Record<string, string> = {
+  brokers: 'kafka.brokers',
+  'group-id': 'kafka.groupId',
+  topics: 'kafka.topics',
+  'es-node': 'elasticsearch.node',
+  index: 'index.name',
+  workers: 'pipeline.workers',
+  'log-level': 'log.level',
+};
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        set: { type: 'string', multiple: true },
+        'until-caught-up': { type: 'boolean' },
+        progress: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+        ...Object.fromEntries(Object.keys(FLAG_PATHS).map((k) => [k, { type: 'string' as const }])),
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`sluice: ${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (values.version) {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`sluice ${pkg.version}\n`);
+    return 0;
+  }
+  if (positionals[0] !== 'run' || positionals.length > 1) {
+    process.stderr.write(`sluice: expected the command "run"${positionals[0] ? ` (got "${positionals.join(' ')}")` : ''}\n\n${USAGE}\n`);
+    return 2;
+  }
+
+  const overrides: Array<[string, string]> = [];
+  for (const [flag, path] of Object.entries(FLAG_PATHS)) {
+    const v = (values as Record<string, unknown>)[flag];
+    if (typeof v === 'string') overrides.push([path, v]);
+  }
+  for (const s of values.set ?? []) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) {
+      process.stderr.write(`sluice: --set takes path=value (got "${s}")\n`);
+      return 2;
+    }
+    overrides.push([s.slice(0, eq), s.slice(eq + 1)]);
+  }
+
+  let config;
+  try {
+    config = loadConfig({ file: values.config, overrides });
+    await loadTransform(config.transform);
+  } catch (err) {
+    if (err instanceof ConfigErrors || err instanceof ConfigError || err instanceof SluiceError) {
+      const lines = err instanceof ConfigErrors ? err.errors.map((e) => e.message) : [err.message];
+      process.stderr.write(`sluice: invalid configuration\n${lines.map((l) => `  - ${l}`).join('\n')}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  const logger = createLogger(config.log.level);
+  const showProgress = values.progress === true;
+  const pipeline = await startPipeline(config, {
+    logger,
+    untilCaughtUp: values['until-caught-up'] === true,
+    ...(showProgress ? { onProgress: printProgress } : {}),
+  });
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now; uncommitted records will be consumed again');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    void pipeline.stop(`${signal} received`);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  try {
+    const summary = await pipeline.done;
+    if (showProgress) process.stderr.write('\n');
+    logger.flush();
+    void summary;
+    return 0;
+  } catch (err) {
+    if (showProgress) process.stderr.write('\n');
+    logger.fatal({ err }, 'sluice stopped on an error');
+    process.stderr.write(`sluice: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+function printProgress(p: Progress): void {
+  const mb = (p.bufferedBytes / 1048576).toFixed(1);
+  const line =
+    `indexed ${p.indexed.toLocaleString('en-US')}  ${Math.round(p.docsPerSecond).toLocaleString('en-US')} docs/s  ` +
+    `lag ${p.lag === undefined ? '?' : p.lag.toLocaleString('en-US')}  in flight ${p.inFlightBatches} batches, ${mb} MB buffered` +
+    (p.failed > 0 ? `  failed ${p.failed}` : '') +
+    (p.paused ? '  (paused: budget)' : '');
+  process.stderr.write(process.stderr.isTTY ? `\r\x1b[K${line}` : `${line}\n`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`sluice: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

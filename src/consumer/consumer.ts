@@ -1,0 +1,185 @@
+import rdkafka, { type KafkaConsumer, type LibrdKafkaError, type Message, type TopicPartition, type TopicPartitionOffset } from 'node-rdkafka';
+import type { Logger } from 'pino';
+import type { SluiceConfig } from '../config/schema.js';
+import { KafkaError } from '../errors.js';
+
+const { CODES } = rdkafka;
+
+export interface ConsumerHooks {
+  /** Partitions were assigned; returns those to pause at once (when the pipeline is over budget or stopping). */
+  onAssign(tps: TopicPartition[]): TopicPartition[];
+  /** Partitions are being revoked: finish their work and commit before they are released. */
+  onRevoke(tps: TopicPartition[]): Promise<void>;
+  onRecords(records: Message[]): void;
+  onStats?(stats: RdkafkaStats): void;
+}
+
+/** The part of librdkafka's statistics JSON that Sluice reads. */
+export interface RdkafkaStats {
+  topics?: Record<string, { partitions?: Record<string, { hi_offset?: number; lo_offset?: number; committed_offset?: number; consumer_lag?: number }> }>;
+}
+
+export interface ConsumerTuning {
+  /** Per-message wait of one `consume(n)` call; it returns at the first gap this long. */
+  consumeTimeoutMs: number;
+  minBatch: number;
+  maxBatch: number;
+  /** A `consume(n)` call taking longer than this shrinks n (a trickle must not hold records back). */
+  targetCallMs: number;
+  statsIntervalMs: number;
+  /** librdkafka's prefetch queue, kept within the byte budget. */
+  queuedMaxKbytes: number;
+}
+
+/**
+ * The librdkafka consumer on the main thread: `consume(n)` batch mode with exactly one call
+ * outstanding, cooperative-sticky rebalancing through our own rebalance callback, offsets stored
+ * explicitly (`enable.auto.offset.store=false`) and committed by librdkafka's background
+ * auto-commit. The loop keeps polling while partitions are paused, revoked or draining: that serves
+ * rebalance and commit callbacks and keeps the member within `max.poll.interval.ms`.
+ */
+export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tuning: ConsumerTuning, logger: Logger) {
+  let rebalancing: Promise<void> = Promise.resolve();
+  const consumer: KafkaConsumer = new rdkafka.KafkaConsumer(
+    {
+      'client.id': 'sluice',
+      'metadata.broker.list': config.kafka.brokers.join(','),
+      'group.id': config.kafka.groupId,
+      ...(config.kafka.groupInstanceId ? { 'group.instance.id': config.kafka.groupInstanceId } : {}),
+      'partition.assignment.strategy': 'cooperative-sticky',
+      'enable.auto.commit': true,
+      'auto.commit.interval.ms': 1000,
+      'enable.auto.offset.store': false,
+      'statistics.interval.ms': tuning.statsIntervalMs,
+      'queued.max.messages.kbytes': tuning.queuedMaxKbytes,
+      'fetch.queue.backoff.ms': 50,
+      'socket.keepalive.enable': true,
+      ...config.kafka.rdkafka,
+      rebalance_cb: function (this: KafkaConsumer, err: LibrdKafkaError, assignment: TopicPartition[]) {
+        // Runs on the main thread after librdkafka queued the event; librdkafka waits for the
+        // (incremental) assign/unassign call, so the revoke may finish its work asynchronously.
+        rebalancing = rebalancing.then(() => onRebalance(err, assignment)).catch((e: unknown) => logger.error({ err: e }, 'rebalance handling failed'));
+      },
+    },
+    { 'auto.offset.reset': config.kafka.startFrom },
+  );
+  consumer.setDefaultConsumeTimeout(tuning.consumeTimeoutMs);
+
+  async function onRebalance(err: LibrdKafkaError, tps: TopicPartition[]): Promise<void> {
+    const cooperative = consumer.rebalanceProtocol() === 'COOPERATIVE';
+    const list = tps.map(({ topic, partition }) => ({ topic, partition }));
+    if (err.code === CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
+      logger.info({ partitions: describe(list), protocol: consumer.rebalanceProtocol() }, 'partitions assigned');
+      const toPause = hooks.onAssign(list);
+      if (cooperative) consumer.incrementalAssign(list);
+      else consumer.assign(list);
+      if (toPause.length > 0) consumer.pause(toPause);
+    } else if (err.code === CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
+      logger.info({ partitions: describe(list) }, 'partitions revoked; finishing their batches');
+      await hooks.onRevoke(list);
+      if (cooperative) consumer.incrementalUnassign(list);
+      else consumer.unassign();
+    } else {
+      logger.error({ code: err.code, message: err.message }, 'rebalance error');
+    }
+  }
+
+  consumer.on('event.error', (err) => logger.error({ code: err.code, message: err.message }, 'kafka client error'));
+  consumer.on('event.stats', (event: { message: string }) => {
+    if (!hooks.onStats) return;
+    try {
+      hooks.onStats(JSON.parse(event.message) as RdkafkaStats);
+    } catch (e) {
+      logger.warn({ err: e }, 'unreadable librdkafka statistics');
+    }
+  });
+
+  let running = false;
+  let loopStopped: Promise<void> = Promise.resolve();
+  let batchSize = tuning.minBatch;
+  let lastErrorLog = 0;
+
+  function loop(done: () => void): void {
+    if (!running) return done();
+    const started = Date.now();
+    const n = batchSize;
+    consumer.consume(n, (err, messages) => {
+      const took = Date.now() - started;
+      if (err) {
+        if (Date.now() - lastErrorLog > 5000) {
+          lastErrorLog = Date.now();
+          logger.warn({ code: err.code, message: err.message }, 'consume failed; polling again');
+        }
+        setTimeout(() => loop(done), 100);
+        return;
+      }
+      // Grow n while calls fill quickly; shrink it when a trickle makes a call run long.
+      if (messages.length === n && took < tuning.targetCallMs) batchSize = Math.min(tuning.maxBatch, n * 2);
+      else if (took > tuning.targetCallMs) batchSize = Math.max(tuning.minBatch, n >> 1);
+      if (messages.length > 0) hooks.onRecords(messages);
+      setImmediate(() => loop(done));
+    });
+  }
+
+  return {
+    async connect(timeoutMs: number): Promise<void> {
+      await new Promise<void>((resolve, reject) => {
+        consumer.connect({ timeout: timeoutMs }, (err) => {
+          if (err) reject(new KafkaError(`cannot connect to Kafka at ${config.kafka.brokers.join(',')}: ${err.message}`, err.code, { cause: err }));
+          else resolve();
+        });
+      });
+      consumer.subscribe(config.kafka.topics);
+    },
+
+    start(): void {
+      running = true;
+      loopStopped = new Promise((resolve) => loop(resolve));
+    },
+
+    pause(tps: TopicPartition[]): void {
+      if (tps.length > 0) consumer.pause(tps);
+    },
+
+    resume(tps: TopicPartition[]): void {
+      if (tps.length > 0) consumer.resume(tps);
+    },
+
+    /** Stores offsets (the next record to process) for the background commit. */
+    store(offsets: TopicPartitionOffset[]): void {
+      if (offsets.length === 0) return;
+      try {
+        consumer.offsetsStore(offsets);
+      } catch (err) {
+        // Only for a partition already unassigned: its new owner resumes from the last commit.
+        logger.debug({ err, offsets }, 'offsets not stored');
+      }
+    },
+
+    /** Synchronous commit, for revoke and stop only: it blocks the event loop for a round trip. */
+    commitSync(offsets: TopicPartitionOffset[]): void {
+      if (offsets.length === 0) return;
+      try {
+        consumer.commitSync(offsets);
+        logger.info({ offsets: offsets.map((o) => `${o.topic}[${o.partition}]@${o.offset}`) }, 'offsets committed');
+      } catch (err) {
+        logger.warn({ err, offsets }, 'commit failed; the partitions resume from their previous commit');
+      }
+    },
+
+    /** Stops polling (after the outstanding call returns) and leaves the group. */
+    async close(): Promise<void> {
+      running = false;
+      await loopStopped;
+      await rebalancing;
+      await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+      await rebalancing;
+    },
+  };
+}
+
+export type Consumer = ReturnType<typeof createConsumer>;
+
+function describe(tps: TopicPartition[]): string[] {
+  return tps.map((tp) => `${tp.topic}[${tp.partition}]`);
+}

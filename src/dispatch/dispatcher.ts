@@ -1,0 +1,247 @@
+import type { Logger } from 'pino';
+import { Outcome, type BatchResult, type BatchTask, type RecordFailure } from '../protocol.js';
+import { tpKey, type Segment, type WatermarkTracker } from '../offsets/watermark.js';
+import { BatchBuilder, packTask, RECORD_OVERHEAD_BYTES, recordBytes, type KafkaRecord, type PartitionRun } from './batch.js';
+
+export interface DispatchLimits {
+  batchBytes: number;
+  batchDocs: number;
+  lingerMs: number;
+  maxInFlightBulks: number;
+  maxInFlightBytes: number;
+}
+
+/** Totals since start, for progress lines and metrics. */
+export interface DispatchCounters {
+  records: number;
+  indexed: number;
+  skipped: number;
+  failed: number;
+  docs: number;
+  bulkRequests: number;
+  retries: number;
+  taskRetries: number;
+  dropped: number;
+}
+
+export interface DispatcherOptions {
+  run: (task: BatchTask, transferList: ArrayBuffer[]) => Promise<BatchResult>;
+  tracker: WatermarkTracker;
+  limits: DispatchLimits;
+  logger: Logger;
+  /** The committable offset of a partition moved. */
+  onCommittable: (tp: string, offset: number) => void;
+  /** A record could not be indexed; its partition is now blocked at it. */
+  onFailed: (record: KafkaRecord, failure: RecordFailure) => void;
+  /** A batch completed or was retried: capacity was freed. */
+  onSettled?: () => void;
+  now?: () => number;
+}
+
+interface Sealed {
+  runs: PartitionRun[];
+  segments: Array<Segment | undefined>;
+  bytes: number;
+  count: number;
+  attempts: number;
+}
+
+const sizeOf = (r: KafkaRecord): number => recordBytes(r) + RECORD_OVERHEAD_BYTES;
+
+/**
+ * Gathers fetched records into batches (by bytes, docs and linger), registers each batch's
+ * per-partition ranges with the watermark tracker in fetch order, and runs batches on the worker
+ * pool within the in-flight limits. Completed batches move the watermarks. A batch whose worker
+ * failed is run again, so a crashed worker loses nothing.
+ */
+export function createDispatcher(options: DispatcherOptions) {
+  const { run, tracker, limits, logger } = options;
+  const now = options.now ?? Date.now;
+  let pending = new BatchBuilder();
+  let linger: NodeJS.Timeout | undefined;
+  const queue: Sealed[] = [];
+  const inFlight = new Set<Sealed>();
+  const inFlightByTp = new Map<string, number>();
+  let queuedBytes = 0;
+  let inFlightBytes = 0;
+  const settleListeners = new Set<() => void>();
+  const counters: DispatchCounters = { records: 0, indexed: 0, skipped: 0, failed: 0, docs: 0, bulkRequests: 0, retries: 0, taskRetries: 0, dropped: 0 };
+
+  function add(records: readonly KafkaRecord[]): void {
+    const t = now();
+    for (const r of records) {
+      const tp = tpKey(r.topic, r.partition);
+      if (!tracker.owns(tp)) {
+        // Fetched just before its partition was revoked: the new owner reads it again.
+        counters.dropped++;
+        continue;
+      }
+      pending.add(tp, r, sizeOf(r), t);
+      counters.records++;
+      if (pending.count >= limits.batchDocs || pending.bytes >= limits.batchBytes) seal();
+    }
+    if (pending.count > 0 && linger === undefined) {
+      linger = setTimeout(() => {
+        linger = undefined;
+        seal();
+        pump();
+      }, Math.max(0, limits.lingerMs - (now() - pending.startedAt)));
+    }
+    pump();
+  }
+
+  function seal(): void {
+    if (linger !== undefined) {
+      clearTimeout(linger);
+      linger = undefined;
+    }
+    if (pending.count === 0) return;
+    const runs = [...pending.runs.values()];
+    const segments = runs.map((run) =>
+      tracker.open(run.tp, (run.records[0] as KafkaRecord).offset, (run.records[run.records.length - 1] as KafkaRecord).offset),
+    );
+    queue.push({ runs, segments, bytes: pending.bytes, count: pending.count, attempts: 0 });
+    queuedBytes += pending.bytes;
+    pending = new BatchBuilder();
+  }
+
+  function pump(): void {
+    for (;;) {
+      const next = queue[0];
+      if (!next || inFlight.size >= limits.maxInFlightBulks) return;
+      if (inFlight.size > 0 && inFlightBytes + next.bytes > limits.maxInFlightBytes) return;
+      queue.shift();
+      queuedBytes -= next.bytes;
+      inFlightBytes += next.bytes;
+      inFlight.add(next);
+      for (const r of next.runs) inFlightByTp.set(r.tp, (inFlightByTp.get(r.tp) ?? 0) + 1);
+      dispatch(next);
+    }
+  }
+
+  function dispatch(batch: Sealed): void {
+    const { task, transferList } = packTask(batch.runs);
+    run(task, transferList).then(
+      (result) => complete(batch, result),
+      (err: unknown) => {
+        batch.attempts++;
+        counters.taskRetries++;
+        const delay = Math.min(30_000, 100 * 2 ** Math.min(batch.attempts, 8));
+        logger.error({ err, attempt: batch.attempts, records: batch.count, retryInMs: delay }, 'worker failed a batch; running it again');
+        setTimeout(() => dispatch(batch), delay).unref();
+      },
+    );
+  }
+
+  function complete(batch: Sealed, result: BatchResult): void {
+    inFlight.delete(batch);
+    inFlightBytes -= batch.bytes;
+    counters.docs += result.stats.docs;
+    counters.bulkRequests += result.stats.bulkRequests;
+    counters.retries += result.stats.retries;
+    const failures = new Map<number, RecordFailure>();
+    for (const f of result.failures) failures.set(f.record, f);
+
+    let i = 0;
+    batch.runs.forEach((run, k) => {
+      let failedAt: number | undefined;
+      for (const record of run.records) {
+        const outcome = result.outcomes[i];
+        if (outcome === Outcome.Indexed) counters.indexed++;
+        else if (outcome === Outcome.Skipped) counters.skipped++;
+        else {
+          counters.failed++;
+          failedAt ??= record.offset;
+          const failure = failures.get(i) ?? { record: i, stage: 'index' as const, reason: 'no outcome reported' };
+          options.onFailed(record, failure);
+        }
+        i++;
+      }
+      const n = (inFlightByTp.get(run.tp) ?? 1) - 1;
+      if (n === 0) inFlightByTp.delete(run.tp);
+      else inFlightByTp.set(run.tp, n);
+      const seg = batch.segments[k];
+      if (!seg) return;
+      const moved = tracker.complete(run.tp, seg, failedAt);
+      if (moved !== undefined) options.onCommittable(run.tp, moved);
+    });
+
+    for (const listener of [...settleListeners]) listener();
+    options.onSettled?.();
+    pump();
+  }
+
+  /**
+   * Drops not-yet-dispatched records of revoked partitions (uncommitted, so their next owner
+   * fetches them) and resolves once no batch holding them is in flight, or at the deadline.
+   * Returns whether they all settled.
+   */
+  async function release(tps: ReadonlySet<string>, deadlineMs: number): Promise<boolean> {
+    pending.drop(tps, sizeOf);
+    for (let q = 0; q < queue.length; q++) {
+      const batch = queue[q] as Sealed;
+      const keep = batch.runs.map((r) => !tps.has(r.tp));
+      if (keep.every(Boolean)) continue;
+      for (const r of batch.runs.filter((_, k) => !keep[k])) {
+        for (const rec of r.records) {
+          const s = sizeOf(rec);
+          batch.bytes -= s;
+          queuedBytes -= s;
+          batch.count--;
+        }
+      }
+      batch.segments = batch.segments.filter((_, k) => keep[k]);
+      batch.runs = batch.runs.filter((_, k) => keep[k]);
+      if (batch.runs.length === 0) queue.splice(q--, 1);
+    }
+    return settle(() => [...tps].every((tp) => !inFlightByTp.has(tp)), deadlineMs);
+  }
+
+  /** Stop: drop what is not dispatched yet and wait (bounded) for every batch in flight. */
+  async function drain(deadlineMs: number): Promise<boolean> {
+    if (linger !== undefined) clearTimeout(linger);
+    linger = undefined;
+    pending = new BatchBuilder();
+    queue.length = 0;
+    queuedBytes = 0;
+    return settle(() => inFlight.size === 0, deadlineMs);
+  }
+
+  /** Resolves true once `done()` holds (checked at each completion), false at the deadline. */
+  function settle(done: () => boolean, deadlineMs: number): Promise<boolean> {
+    const deadline = now() + deadlineMs;
+    return new Promise((resolve) => {
+      const finish = (value: boolean): void => {
+        clearInterval(timer);
+        settleListeners.delete(check);
+        resolve(value);
+      };
+      const check = (): void => {
+        if (done()) finish(true);
+        else if (now() >= deadline) finish(false);
+      };
+      const timer = setInterval(check, Math.max(1, Math.min(200, deadlineMs)));
+      settleListeners.add(check);
+      check();
+    });
+  }
+
+  return {
+    add,
+    release,
+    drain,
+    counters,
+    /** Bytes held: gathering, queued and in flight (the budget of DESIGN.md invariant 4). */
+    bufferedBytes: (): number => pending.bytes + queuedBytes + inFlightBytes,
+    inFlight: (): number => inFlight.size,
+    inFlightBytes: (): number => inFlightBytes,
+    queued: (): number => queue.length,
+    idle: (): boolean => pending.count === 0 && queue.length === 0 && inFlight.size === 0,
+    close(): void {
+      if (linger !== undefined) clearTimeout(linger);
+      linger = undefined;
+    },
+  };
+}
+
+export type Dispatcher = ReturnType<typeof createDispatcher>;

@@ -1,0 +1,317 @@
+import { Piscina } from 'piscina';
+import type { Logger } from 'pino';
+import type { TopicPartition } from 'node-rdkafka';
+import type { SluiceConfig } from './config/schema.js';
+import { createConsumer, type RdkafkaStats } from './consumer/consumer.js';
+import { createDispatcher } from './dispatch/dispatcher.js';
+import { createClient, probeServer, type ServerInfo } from './elasticsearch.js';
+import { SluiceError } from './errors.js';
+import { parseTpKey, tpKey, WatermarkTracker } from './offsets/watermark.js';
+import type { BatchResult, BatchTask, WorkerInit } from './protocol.js';
+
+export interface Progress {
+  /** Records with a final outcome (indexed, skipped or failed) since start. */
+  done: number;
+  indexed: number;
+  skipped: number;
+  failed: number;
+  docsPerSecond: number;
+  /** Records in Kafka beyond the committable offsets of the assigned partitions, when known. */
+  lag: number | undefined;
+  inFlightBatches: number;
+  bufferedBytes: number;
+  paused: boolean;
+  assigned: number;
+}
+
+export interface RunOptions {
+  logger: Logger;
+  /** Stop once every assigned partition is indexed up to its end (backfills, the demo). */
+  untilCaughtUp?: boolean;
+  onProgress?: (p: Progress) => void;
+  progressIntervalMs?: number;
+}
+
+export interface RunSummary {
+  indexed: number;
+  skipped: number;
+  failed: number;
+  seconds: number;
+  reason: string;
+}
+
+/** Kafka's high watermark per partition, from librdkafka statistics. */
+type Ends = Map<string, { hi: number; lo: number; committed: number }>;
+
+/**
+ * Wires the pieces of DESIGN.md together: the consumer feeds the dispatcher, the dispatcher runs
+ * batches on the worker pool, completed batches move per-partition watermarks, and watermarks
+ * become stored (then auto-committed) offsets. Also owns the byte budget, halts on failed records,
+ * rebalances and the graceful stop.
+ */
+export async function startPipeline(config: SluiceConfig, options: RunOptions) {
+  const { logger } = options;
+  const started = Date.now();
+  const server = await waitForElasticsearch(config, logger);
+  logger.info({ version: server.version, cluster: server.clusterName }, 'elasticsearch reachable');
+
+  const workers = config.pipeline.workers;
+  const perWorker = Math.max(1, Math.ceil(config.pipeline.maxInFlightBulks / workers));
+  const init: WorkerInit = {
+    elasticsearch: { ...config.elasticsearch, serverMajor: server.major },
+    index: config.index,
+    inputFormat: config.input.format,
+    transform: config.transform,
+    bulkMaxBytes: config.pipeline.bulkMaxBytes,
+    maxConcurrentBulks: perWorker,
+    retry: config.errors,
+    logLevel: config.log.level,
+  };
+  const pool = new Piscina<BatchTask, BatchResult>({
+    filename: new URL('../workers/worker.js', import.meta.url).href,
+    minThreads: workers,
+    maxThreads: workers,
+    idleTimeout: Infinity,
+    concurrentTasksPerWorker: perWorker,
+    // Sync atomics would freeze the keep-alive sockets and timers of an idle worker.
+    atomics: 'disabled',
+    workerData: init,
+  });
+
+  const tracker = new WatermarkTracker();
+  const assigned = new Map<string, TopicPartition>();
+  const halted = new Map<string, { offset: number; reason: string }>();
+  const ends: Ends = new Map();
+  let overBudget = false;
+  let stopping = false;
+  let stopReason = '';
+  let fatal: SluiceError | undefined;
+  const budget = config.pipeline.maxBufferedBytes;
+  const revokeTimeoutMs = Math.floor(Number(config.kafka.rdkafka['max.poll.interval.ms'] ?? 300_000) / 2);
+
+  const dispatcher = createDispatcher({
+    run: (task, transferList) => pool.run(task, { transferList }),
+    tracker,
+    limits: config.pipeline,
+    logger,
+    onCommittable(tp, offset) {
+      const { topic, partition } = parseTpKey(tp);
+      consumer.store([{ topic, partition, offset }]);
+    },
+    onFailed(record, failure) {
+      const tp = tpKey(record.topic, record.partition);
+      logger.error(
+        { topic: record.topic, partition: record.partition, offset: record.offset, stage: failure.stage, status: failure.status, errorType: failure.errorType, reason: failure.reason },
+        'record could not be indexed; its partition is halted before it (no dead-letter topic is configured)',
+      );
+      if (!halted.has(tp)) {
+        halted.set(tp, { offset: record.offset, reason: failure.reason });
+        const p = assigned.get(tp);
+        if (p) consumer.pause([p]);
+        if (options.untilCaughtUp) {
+          fatal ??= new SluiceError(`record ${record.topic}[${record.partition}]@${record.offset} could not be indexed: ${failure.reason}`);
+          void stop('a record could not be indexed');
+        }
+      }
+    },
+    onSettled: checkBudget,
+  });
+
+  const consumer = createConsumer(
+    config,
+    {
+      onAssign(tps) {
+        for (const tp of tps) {
+          const key = tpKey(tp.topic, tp.partition);
+          tracker.assign(key);
+          assigned.set(key, tp);
+          halted.delete(key);
+        }
+        return overBudget || stopping ? tps : [];
+      },
+      async onRevoke(tps) {
+        const keys = new Set(tps.map((tp) => tpKey(tp.topic, tp.partition)));
+        const settled = await dispatcher.release(keys, revokeTimeoutMs);
+        if (!settled) logger.warn({ timeoutMs: revokeTimeoutMs }, 'revoked partitions still had batches in flight at the deadline; their records will be indexed again by the next owner');
+        const offsets = committable([...keys]);
+        if (!stopping) {
+          consumer.store(offsets);
+          consumer.commitSync(offsets);
+        }
+        for (const key of keys) {
+          tracker.revoke(key);
+          assigned.delete(key);
+          halted.delete(key);
+          ends.delete(key);
+        }
+      },
+      onRecords(records) {
+        dispatcher.add(records);
+        checkBudget();
+      },
+      onStats(stats: RdkafkaStats) {
+        for (const [topic, t] of Object.entries(stats.topics ?? {})) {
+          for (const [p, s] of Object.entries(t.partitions ?? {})) {
+            if (p === '-1' || s.hi_offset === undefined || s.hi_offset < 0) continue;
+            const key = tpKey(topic, Number(p));
+            if (assigned.has(key)) ends.set(key, { hi: s.hi_offset, lo: s.lo_offset ?? -1, committed: s.committed_offset ?? -1 });
+          }
+        }
+      },
+    },
+    {
+      consumeTimeoutMs: 20,
+      minBatch: 64,
+      maxBatch: 4096,
+      targetCallMs: Math.max(20, config.pipeline.lingerMs),
+      statsIntervalMs: 1000,
+      // librdkafka's prefetch counts against the same memory: a quarter of the budget, at most 64 MiB.
+      queuedMaxKbytes: Math.max(1024, Math.min(65536, Math.floor(budget / 4 / 1024))),
+    },
+    logger,
+  );
+
+  function committable(keys: string[]) {
+    const out = [];
+    for (const key of keys) {
+      const offset = tracker.committable(key);
+      if (offset !== undefined) out.push({ ...parseTpKey(key), offset });
+    }
+    return out;
+  }
+
+  /** Pause every partition above the budget, resume below half of it; polling never stops. */
+  function checkBudget(): void {
+    const buffered = dispatcher.bufferedBytes();
+    if (!overBudget && buffered > budget) {
+      overBudget = true;
+      consumer.pause([...assigned.values()]);
+      logger.debug({ buffered, budget }, 'over the byte budget; partitions paused');
+    } else if (overBudget && buffered < budget / 2 && !stopping) {
+      overBudget = false;
+      consumer.resume([...assigned.entries()].filter(([k]) => !halted.has(k)).map(([, tp]) => tp));
+      logger.debug({ buffered, budget }, 'below the byte budget; partitions resumed');
+    }
+  }
+
+  function lag(): number | undefined {
+    if (assigned.size === 0) return undefined;
+    let total = 0;
+    for (const key of assigned.keys()) {
+      const end = ends.get(key);
+      if (!end) return undefined;
+      total += Math.max(0, end.hi - position(key, end));
+    }
+    return total;
+  }
+
+  /** Next offset to process: our watermark, else the group's commit, else (empty partition) the end. */
+  function position(key: string, end: { hi: number; lo: number; committed: number }): number {
+    const own = tracker.committable(key);
+    if (own !== undefined) return own;
+    if (end.committed >= 0) return end.committed;
+    return end.hi === end.lo ? end.hi : -1;
+  }
+
+  let lastDone = 0;
+  let lastTick = Date.now();
+  function progress(): Progress {
+    const c = dispatcher.counters;
+    const done = c.indexed + c.skipped + c.failed;
+    const t = Date.now();
+    const rate = t > lastTick ? ((done - lastDone) * 1000) / (t - lastTick) : 0;
+    lastDone = done;
+    lastTick = t;
+    return {
+      done,
+      indexed: c.indexed,
+      skipped: c.skipped,
+      failed: c.failed,
+      docsPerSecond: rate,
+      lag: lag(),
+      inFlightBatches: dispatcher.inFlight(),
+      bufferedBytes: dispatcher.bufferedBytes(),
+      paused: overBudget,
+      assigned: assigned.size,
+    };
+  }
+
+  const ticker = setInterval(() => {
+    const p = progress();
+    options.onProgress?.(p);
+    if (options.untilCaughtUp && !stopping && p.lag === 0 && dispatcher.idle()) void stop('caught up');
+  }, options.progressIntervalMs ?? 1000);
+
+  let resolveDone!: (s: RunSummary) => void;
+  let rejectDone!: (e: unknown) => void;
+  const done = new Promise<RunSummary>((resolve, reject) => {
+    resolveDone = resolve;
+    rejectDone = reject;
+  });
+
+  let stopPromise: Promise<void> | undefined;
+  function stop(reason: string): Promise<void> {
+    stopPromise ??= (async () => {
+      stopping = true;
+      stopReason = reason;
+      clearInterval(ticker);
+      logger.info({ reason, inFlight: dispatcher.inFlight() }, 'stopping: finishing in-flight batches');
+      consumer.pause([...assigned.values()]);
+      const drained = await dispatcher.drain(config.shutdown.timeoutMs);
+      if (!drained) logger.warn({ timeoutMs: config.shutdown.timeoutMs }, 'batches still in flight at the shutdown deadline; their records will be indexed again on restart');
+      const offsets = committable([...assigned.keys()]);
+      consumer.store(offsets);
+      consumer.commitSync(offsets);
+      dispatcher.close();
+      await consumer.close();
+      await pool.destroy();
+      const c = dispatcher.counters;
+      const summary = { indexed: c.indexed, skipped: c.skipped, failed: c.failed, seconds: (Date.now() - started) / 1000, reason };
+      logger.info(summary, 'stopped');
+      if (fatal) rejectDone(fatal);
+      else resolveDone(summary);
+    })().catch((err: unknown) => rejectDone(err));
+    return stopPromise;
+  }
+
+  try {
+    await consumer.connect(30_000);
+  } catch (err) {
+    clearInterval(ticker);
+    await pool.destroy();
+    throw err;
+  }
+  consumer.start();
+  logger.info({ topics: config.kafka.topics, groupId: config.kafka.groupId, workers, perWorker }, 'consuming');
+
+  return {
+    /** Resolves with the totals once stopped; rejects when the run ended on an error. */
+    done,
+    stop,
+    progress,
+    get stopReason() {
+      return stopReason;
+    },
+  };
+}
+
+export type Pipeline = Awaited<ReturnType<typeof startPipeline>>;
+
+/** Waits for Elasticsearch to answer (it may start after Sluice), logging each failed attempt. */
+async function waitForElasticsearch(config: SluiceConfig, logger: Logger): Promise<ServerInfo> {
+  const client = createClient(config.elasticsearch, 1);
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await probeServer(client);
+      } catch (err) {
+        if (err instanceof SluiceError) throw err;
+        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+        logger.warn({ node: config.elasticsearch.node, err: (err as Error).message, retryInMs: delay }, 'elasticsearch not reachable yet');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,117 @@
+import { expect } from 'chai';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { envName, loadConfig } from '../../../src/config/load.js';
+import { validateConfig } from '../../../src/config/validate.js';
+import { ConfigErrors } from '../../../src/errors.js';
+
+const minimal = { kafka: { brokers: 'localhost:9092', groupId: 'g', topics: ['logs'] } };
+
+function messages(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).to.be.instanceOf(ConfigErrors);
+    return (err as ConfigErrors).errors.map((e) => e.message);
+  }
+  throw new Error('expected a ConfigErrors');
+}
+
+describe('configuration', () => {
+  it('fills every default and normalises brokers given as a string', () => {
+    const c = validateConfig(minimal);
+    expect(c.kafka.brokers).to.deep.equal(['localhost:9092']);
+    expect(c.kafka.startFrom).to.equal('earliest');
+    expect(c.index).to.deep.equal({ name: '{topic}', timestampField: '@timestamp', opType: 'index', idStrategy: 'kafka' });
+    expect(c.input.format).to.equal('json');
+    expect(c.transform).to.equal('none');
+    expect(c.pipeline.workers).to.be.at.least(1);
+    expect(c.elasticsearch.node).to.deep.equal(['http://127.0.0.1:9200']);
+    expect(c.errors.maxRetries).to.equal(-1);
+  });
+
+  it('names each missing required option', () => {
+    expect(messages(() => validateConfig({}))).to.have.members(['kafka.brokers is required', 'kafka.groupId is required', 'kafka.topics is required']);
+  });
+
+  it('names the option path of wrong types, enums and ranges', () => {
+    const errs = messages(() =>
+      validateConfig({
+        ...minimal,
+        kafka: { ...minimal.kafka, startFrom: 'beginning' },
+        index: { opType: 'upsert', idStrategy: 'uuid' },
+        pipeline: { workers: 0, batchDocs: 'many' },
+        input: { format: 'xml' },
+      }),
+    );
+    expect(errs).to.include('kafka.startFrom must be one of earliest, latest (got "beginning")');
+    expect(errs).to.include('index.opType must be one of index, create (got "upsert")');
+    expect(errs).to.include('index.idStrategy must be kafka, key, none or field:<path> (got "uuid")');
+    expect(errs).to.include('pipeline.workers must be at least 1 (got 0)');
+    expect(errs).to.include('pipeline.batchDocs must be a whole number (got string "many")');
+    expect(errs).to.include('input.format must be one of json, msgpack, text (got "xml")');
+  });
+
+  it('rejects unknown options with a hint', () => {
+    expect(messages(() => validateConfig({ ...minimal, kafka: { ...minimal.kafka, groupid: 'x' } }))).to.deep.equal([
+      'kafka.groupid is not a known option (did you mean kafka.groupId?)',
+    ]);
+    expect(messages(() => validateConfig({ ...minimal, sink: {} }))).to.deep.equal(['sink is not a known option']);
+  });
+
+  it('accepts sizes and durations with units', () => {
+    const c = validateConfig({ ...minimal, pipeline: { batchBytes: '2MiB', lingerMs: '1s', maxBufferedBytes: '256mb' } });
+    expect(c.pipeline.batchBytes).to.equal(2 * 1024 * 1024);
+    expect(c.pipeline.lingerMs).to.equal(1000);
+    expect(c.pipeline.maxBufferedBytes).to.equal(256 * 1024 * 1024);
+    expect(messages(() => validateConfig({ ...minimal, pipeline: { lingerMs: '5 parsecs' } }))[0]).to.match(/^pipeline.lingerMs must be a whole number of milliseconds/);
+  });
+
+  it('checks auth, URLs and the index template', () => {
+    const errs = messages(() =>
+      validateConfig({ ...minimal, elasticsearch: { node: 'localhost:9200', auth: { username: 'u', apiKey: 'k' } }, index: { name: 'Logs-{day}' } }),
+    );
+    expect(errs).to.include('elasticsearch.auth must hold only one of username+password, apiKey or bearer');
+    expect(errs).to.include('elasticsearch.auth needs both username and password');
+    expect(errs).to.include('elasticsearch.node[0] must be an http:// or https:// URL (got "localhost:9200")');
+    expect(errs.some((e) => e.startsWith('index.name is invalid: unknown token {day}'))).to.equal(true);
+  });
+
+  it('layers file, SLUICE_* environment and overrides, in that order', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-config-'));
+    const file = join(dir, 'sluice.yaml');
+    writeFileSync(file, 'kafka:\n  brokers: [a:1, b:2]\n  groupId: from-file\n  topics: [x]\npipeline:\n  workers: 3\n');
+    const c = loadConfig({
+      file,
+      env: { SLUICE_KAFKA_GROUP_ID: 'from-env', SLUICE_PIPELINE_WORKERS: '5', SLUICE_KAFKA_RDKAFKA: '{"fetch.min.bytes":1}' },
+      overrides: [['pipeline.workers', '7']],
+    });
+    expect(c.kafka.brokers).to.deep.equal(['a:1', 'b:2']);
+    expect(c.kafka.groupId).to.equal('from-env');
+    expect(c.pipeline.workers).to.equal(7);
+    expect(c.kafka.rdkafka).to.deep.equal({ 'fetch.min.bytes': 1 });
+    expect(envName('pipeline.maxInFlightBulks')).to.equal('SLUICE_PIPELINE_MAX_IN_FLIGHT_BULKS');
+  });
+
+  it('reads JSON files and reports unreadable or malformed ones', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-config-'));
+    const json = join(dir, 'c.json');
+    writeFileSync(json, JSON.stringify(minimal));
+    expect(loadConfig({ file: json, env: {} }).kafka.groupId).to.equal('g');
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{"kafka": ');
+    expect(messages(() => loadConfig({ file: bad, env: {} }))[0]).to.match(/^config file .*bad\.json is not valid JSON/);
+    expect(messages(() => loadConfig({ file: join(dir, 'missing.yaml'), env: {} }))[0]).to.match(/^cannot read config file/);
+  });
+
+  it('resolves a transform path against the config file and checks it exists', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-config-'));
+    writeFileSync(join(dir, 'my-transform.mjs'), 'export function transform(r) { return r.value; }\n');
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, `kafka: {brokers: a:1, groupId: g, topics: [x]}\ntransform: ./my-transform.mjs\n`);
+    expect(loadConfig({ file, env: {} }).transform).to.equal(join(dir, 'my-transform.mjs'));
+    writeFileSync(file, `kafka: {brokers: a:1, groupId: g, topics: [x]}\ntransform: ./nope.mjs\n`);
+    expect(messages(() => loadConfig({ file, env: {} }))[0]).to.match(/^transform must be none, apm-log or the path of a JS module \(no file at .*nope\.mjs\)$/);
+  });
+});

@@ -1,0 +1,89 @@
+import { expect } from 'chai';
+import { parseTpKey, tpKey, WatermarkTracker, type Segment } from '../../../src/offsets/watermark.js';
+
+describe('WatermarkTracker', () => {
+  const tp = tpKey('logs', 3);
+
+  it('moves only across a contiguous run of completed segments', () => {
+    const t = new WatermarkTracker();
+    t.assign(tp);
+    const a = t.open(tp, 0, 99) as Segment;
+    const b = t.open(tp, 100, 149) as Segment;
+    const c = t.open(tp, 150, 199) as Segment;
+    expect(t.complete(tp, c)).to.equal(undefined);
+    expect(t.committable(tp)).to.equal(undefined);
+    expect(t.complete(tp, a)).to.equal(100);
+    expect(t.pending(tp)).to.equal(1);
+    expect(t.complete(tp, b)).to.equal(200);
+    expect(t.committable(tp)).to.equal(200);
+    expect(t.pending(tp)).to.equal(0);
+  });
+
+  it('treats offset gaps (compaction, transaction markers) as contiguous segments', () => {
+    const t = new WatermarkTracker();
+    t.assign(tp);
+    const a = t.open(tp, 10, 20) as Segment;
+    const b = t.open(tp, 35, 40) as Segment;
+    t.complete(tp, b);
+    expect(t.complete(tp, a)).to.equal(41);
+  });
+
+  it('stops at the first failed record and never passes it, whatever completes later', () => {
+    const t = new WatermarkTracker();
+    t.assign(tp);
+    const a = t.open(tp, 0, 9) as Segment;
+    const b = t.open(tp, 10, 19) as Segment;
+    const c = t.open(tp, 20, 29) as Segment;
+    expect(t.complete(tp, b, 13)).to.equal(undefined);
+    expect(t.complete(tp, a)).to.equal(13);
+    expect(t.blocked(tp)).to.deep.equal({ offset: 13 });
+    expect(t.complete(tp, c)).to.equal(undefined);
+    expect(t.committable(tp)).to.equal(13);
+  });
+
+  it('ignores completions from an earlier assignment epoch', () => {
+    const t = new WatermarkTracker();
+    const first = t.assign(tp);
+    const old = t.open(tp, 0, 99) as Segment;
+    expect(old.epoch).to.equal(first);
+    t.revoke(tp);
+    expect(t.owns(tp)).to.equal(false);
+    expect(t.complete(tp, old)).to.equal(undefined);
+    expect(t.open(tp, 0, 1)).to.equal(undefined);
+
+    const second = t.assign(tp);
+    expect(second).to.be.greaterThan(first);
+    const fresh = t.open(tp, 100, 199) as Segment;
+    expect(t.complete(tp, old)).to.equal(undefined, 'a stale segment must not move the new epoch');
+    expect(t.committable(tp)).to.equal(undefined);
+    expect(t.complete(tp, fresh)).to.equal(200);
+  });
+
+  it('keeps partitions independent', () => {
+    const t = new WatermarkTracker();
+    const other = tpKey('logs', 4);
+    t.assign(tp);
+    t.assign(other);
+    const a = t.open(tp, 0, 9) as Segment;
+    const b = t.open(other, 0, 4) as Segment;
+    expect(t.complete(tp, a)).to.equal(10);
+    expect(t.committable(other)).to.equal(undefined);
+    expect(t.complete(other, b)).to.equal(5);
+  });
+
+  it('stays correct across many segments (compaction of the queue)', () => {
+    const t = new WatermarkTracker();
+    t.assign(tp);
+    const segs: Segment[] = [];
+    for (let i = 0; i < 5000; i++) segs.push(t.open(tp, i * 10, i * 10 + 9) as Segment);
+    for (let i = segs.length - 1; i >= 1; i--) t.complete(tp, segs[i] as Segment);
+    expect(t.committable(tp)).to.equal(undefined);
+    expect(t.complete(tp, segs[0] as Segment)).to.equal(50_000);
+    const next = t.open(tp, 50_000, 50_009) as Segment;
+    expect(t.complete(tp, next)).to.equal(50_010);
+  });
+
+  it('round-trips partition keys, including topics with dots and dashes', () => {
+    expect(parseTpKey(tpKey('a.b-c', 12))).to.deep.equal({ topic: 'a.b-c', partition: 12 });
+  });
+});

@@ -1,0 +1,81 @@
+import { expect } from 'chai';
+import { actionLine, NdjsonEncoder } from '../../../../workers/bulk/encoder.js';
+import { buildRequests, subsetRequest } from '../../../../workers/bulk/request-builder.js';
+
+function lines(buf: Buffer): string[] {
+  const text = buf.toString('utf8');
+  expect(text.endsWith('\n')).to.equal(true);
+  return text.slice(0, -1).split('\n');
+}
+
+describe('NDJSON encoder', () => {
+  it('writes an action and a source line per document, each valid JSON', () => {
+    const enc = new NdjsonEncoder(16);
+    enc.append(actionLine('index', 'logs', 't-0-1'), JSON.stringify({ a: 1 }), 0);
+    enc.append(actionLine('create', 'logs-2026.11.22', undefined), JSON.stringify({ b: 'x' }), 1);
+    const out = enc.finish();
+    const ls = lines(out.buffer);
+    expect(ls).to.have.length(4);
+    expect(JSON.parse(ls[0] as string)).to.deep.equal({ index: { _index: 'logs', _id: 't-0-1' } });
+    expect(JSON.parse(ls[2] as string)).to.deep.equal({ create: { _index: 'logs-2026.11.22' } });
+    expect(Array.from(out.docRecords)).to.deep.equal([0, 1]);
+    expect(out.docStarts[2]).to.equal(out.buffer.length);
+  });
+
+  it('escapes quotes, backslashes, control characters and newlines inside strings', () => {
+    const doc = { msg: 'line one\nline "two"\r\n\ttab \\ back \u0000 nul \u2028 sep' };
+    const enc = new NdjsonEncoder();
+    enc.append(actionLine('index', 'i', 'id "quoted"\n'), JSON.stringify(doc), 0);
+    const ls = lines(enc.finish().buffer);
+    expect(ls).to.have.length(2, 'a newline inside a string must not split the line');
+    expect(JSON.parse(ls[1] as string)).to.deep.equal(doc);
+    expect(JSON.parse(ls[0] as string).index._id).to.equal('id "quoted"\n');
+  });
+
+  it('encodes unicode as UTF-8, including astral characters, and grows its buffer', () => {
+    const doc = { s: 'ünïcødé 日本語 🚀'.repeat(2000) };
+    const enc = new NdjsonEncoder(8);
+    for (let i = 0; i < 10; i++) enc.append(actionLine('index', 'i', String(i)), JSON.stringify(doc), i);
+    const out = enc.finish();
+    const ls = lines(out.buffer);
+    expect(ls).to.have.length(20);
+    expect(JSON.parse(ls[19] as string)).to.deep.equal(doc);
+    for (let d = 0; d < 10; d++) {
+      const slice = out.buffer.subarray(out.docStarts[d], out.docStarts[d + 1]).toString('utf8');
+      expect(JSON.parse(slice.split('\n')[0] as string).index._id).to.equal(String(d));
+    }
+  });
+});
+
+describe('request builder', () => {
+  function batch(n: number, size: number) {
+    const enc = new NdjsonEncoder();
+    for (let i = 0; i < n; i++) enc.append(actionLine('index', 'i', String(i).padStart(3, '0')), JSON.stringify({ pad: 'x'.repeat(size) }), i);
+    return enc.finish();
+  }
+
+  it('cuts bodies at the byte limit without splitting a document, and covers every document once', () => {
+    const b = batch(100, 200);
+    const docBytes = (b.docStarts[1] as number) - (b.docStarts[0] as number);
+    const reqs = buildRequests(b, docBytes * 7 + 3);
+    expect(reqs.map((r) => r.docs.length)).to.deep.equal([...Array(14).fill(7), 2]);
+    const all = reqs.flatMap((r) => Array.from(r.docs));
+    expect(all).to.deep.equal([...Array(100).keys()]);
+    for (const r of reqs) expect(r.body.length).to.be.at.most(docBytes * 7 + 3);
+    expect(Buffer.concat(reqs.map((r) => r.body)).equals(b.buffer)).to.equal(true);
+  });
+
+  it('sends a document larger than the limit alone', () => {
+    const b = batch(3, 5000);
+    const reqs = buildRequests(b, 100);
+    expect(reqs.map((r) => Array.from(r.docs))).to.deep.equal([[0], [1], [2]]);
+  });
+
+  it('builds a retry body from selected documents only', () => {
+    const b = batch(5, 10);
+    const r = subsetRequest(b, Int32Array.from([1, 3]));
+    const ls = lines(r.body);
+    expect(ls.map((l) => JSON.parse(l).index?._id).filter(Boolean)).to.deep.equal(['001', '003']);
+    expect(Array.from(r.docs)).to.deep.equal([1, 3]);
+  });
+});

@@ -1,0 +1,42 @@
+import { expect } from 'chai';
+import { errors } from '@elastic/elasticsearch';
+import { backoffDelay, classifyItem, classifyRequestError, mayRetry } from '../../../../workers/bulk/retry-policy.js';
+
+describe('retry policy', () => {
+  it('classifies items by status and error type', () => {
+    expect(classifyItem(201, undefined, 'index')).to.equal('ok');
+    expect(classifyItem(200, undefined, 'create')).to.equal('ok');
+    expect(classifyItem(409, 'version_conflict_engine_exception', 'create')).to.equal('ok');
+    expect(classifyItem(409, 'version_conflict_engine_exception', 'index')).to.equal('reject');
+    expect(classifyItem(429, 'es_rejected_execution_exception', 'index')).to.equal('retry');
+    expect(classifyItem(503, 'unavailable_shards_exception', 'index')).to.equal('retry');
+    expect(classifyItem(400, 'document_parsing_exception', 'index')).to.equal('reject');
+    expect(classifyItem(400, 'mapper_parsing_exception', 'index')).to.equal('reject');
+    expect(classifyItem(404, 'index_not_found_exception', 'index')).to.equal('reject');
+  });
+
+  it('retries overload, outages, timeouts and lost connections; splits on 413', () => {
+    const response = (statusCode: number, type?: string) =>
+      new errors.ResponseError({ statusCode, body: type ? { error: { type, reason: `${type} happened` } } : undefined, headers: {}, warnings: null, meta: {} as never });
+    expect(classifyRequestError(response(429, 'es_rejected_execution_exception'))).to.deep.include({ retry: true, split: false, status: 429 });
+    expect(classifyRequestError(response(503))).to.deep.include({ retry: true, status: 503 });
+    expect(classifyRequestError(response(401, 'security_exception'))).to.deep.include({ retry: true, errorType: 'security_exception' });
+    expect(classifyRequestError(response(413))).to.deep.include({ retry: true, split: true });
+    expect(classifyRequestError(response(400, 'parse_exception'))).to.deep.include({ retry: false, errorType: 'parse_exception' });
+    expect(classifyRequestError(new errors.TimeoutError('slow'))).to.deep.include({ retry: true });
+    expect(classifyRequestError(new errors.ConnectionError('refused'))).to.deep.include({ retry: true });
+  });
+
+  it('backs off exponentially with jitter, capped', () => {
+    expect(backoffDelay(0, 100, 10_000, () => 0)).to.equal(50);
+    expect(backoffDelay(0, 100, 10_000, () => 1)).to.equal(100);
+    expect(backoffDelay(3, 100, 10_000, () => 0.5)).to.equal(600);
+    expect(backoffDelay(40, 100, 10_000, () => 1)).to.equal(10_000);
+  });
+
+  it('retries forever with -1, else up to maxRetries', () => {
+    expect(mayRetry(1_000_000, -1)).to.equal(true);
+    expect(mayRetry(2, 3)).to.equal(true);
+    expect(mayRetry(3, 3)).to.equal(false);
+  });
+});

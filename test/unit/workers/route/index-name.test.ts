@@ -1,0 +1,41 @@
+import { expect } from 'chai';
+import { compileIndexTemplate, parseTimestamp } from '../../../../workers/route/index-name.js';
+
+describe('index name templates', () => {
+  const t = Date.UTC(2026, 10, 22, 7, 30);
+
+  it('substitutes topic, partition and date tokens (UTC)', () => {
+    expect(compileIndexTemplate('logs-{topic}-{yyyy.MM.dd}').name('App.Logs', 3, t)).to.equal('logs-app.logs-2026.11.22');
+    expect(compileIndexTemplate('{topic}-{partition}').name('x', 3, t)).to.equal('x-3');
+    expect(compileIndexTemplate('m-{yyyy.MM}').name('x', 0, t)).to.equal('m-2026.11');
+    expect(compileIndexTemplate('h-{yyyy-MM-dd-HH}').name('x', 0, t)).to.equal('h-2026-11-22-07');
+    expect(compileIndexTemplate('y-{yy}').name('x', 0, t)).to.equal('y-26');
+  });
+
+  it('says whether the name depends on time', () => {
+    expect(compileIndexTemplate('static').usesDate).to.equal(false);
+    expect(compileIndexTemplate('{topic}').usesDate).to.equal(false);
+    expect(compileIndexTemplate('a-{yyyy}').usesDate).to.equal(true);
+  });
+
+  it('formats each hour once and still changes at hour boundaries', () => {
+    const r = compileIndexTemplate('{yyyy.MM.dd.HH}');
+    expect(r.name('x', 0, t)).to.equal('2026.11.22.07');
+    expect(r.name('x', 0, t + 3_600_000)).to.equal('2026.11.22.08');
+    expect(r.name('x', 0, t)).to.equal('2026.11.22.07');
+  });
+
+  it('rejects unknown tokens, braces and characters Elasticsearch refuses', () => {
+    expect(() => compileIndexTemplate('logs-{day}')).to.throw(/unknown token \{day\}/);
+    expect(() => compileIndexTemplate('logs-{topic')).to.throw(/unbalanced braces/);
+    expect(() => compileIndexTemplate('Logs')).to.throw(/lowercase/);
+    expect(() => compileIndexTemplate('a b')).to.throw(/lowercase and free of/);
+  });
+
+  it('parses ISO strings and epoch milliseconds', () => {
+    expect(parseTimestamp('2026-11-22T07:30:00Z')).to.equal(t);
+    expect(parseTimestamp(t)).to.equal(t);
+    expect(parseTimestamp('not a date')).to.equal(undefined);
+    expect(parseTimestamp(null)).to.equal(undefined);
+  });
+});
