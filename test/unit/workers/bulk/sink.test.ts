@@ -1,0 +1,133 @@
+import { expect } from 'chai';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { createClient } from '../../../../src/elasticsearch.js';
+import { actionLine, NdjsonEncoder } from '../../../../workers/bulk/encoder.js';
+import { Semaphore } from '../../../../workers/bulk/semaphore.js';
+import { createBulkSink } from '../../../../workers/bulk/sink.js';
+
+type Handler = (ids: string[], req: IncomingMessage) => { status: number; body: unknown };
+
+/** A real HTTP server speaking just enough `_bulk` for the sink; the test decides each answer. */
+async function fakeElasticsearch(handler: Handler): Promise<{ url: string; server: Server; requests: string[][] }> {
+  const requests: string[][] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const lines = Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean);
+      const ids = lines.filter((_, i) => i % 2 === 0).map((l) => (Object.values(JSON.parse(l))[0] as { _id: string })._id);
+      requests.push(ids);
+      const { status, body } = handler(ids, req);
+      res.writeHead(status, { 'content-type': 'application/json', 'x-elastic-product': 'Elasticsearch' });
+      res.end(JSON.stringify(body));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, requests };
+}
+
+function batch(n: number) {
+  const enc = new NdjsonEncoder();
+  for (let i = 0; i < n; i++) enc.append(actionLine('index', 'i', `d${i}`), JSON.stringify({ i }), i);
+  return enc.finish();
+}
+
+const ok = (ids: string[]) => ({ status: 200, body: { errors: false, items: ids.map(() => ({ index: { status: 201 } })) } });
+
+function sinkFor(url: string, over: { maxRetries?: number; bulkMaxBytes?: number; opType?: 'index' | 'create' } = {}) {
+  return createBulkSink({
+    client: createClient({ node: [url], auth: {}, tls: { ca: undefined, rejectUnauthorized: true }, requestTimeoutMs: 5000 }, 4),
+    headers: undefined,
+    opType: over.opType ?? 'index',
+    bulkMaxBytes: over.bulkMaxBytes ?? 1 << 20,
+    retry: { maxRetries: over.maxRetries ?? -1, backoffMs: 1, maxBackoffMs: 5 },
+    semaphore: new Semaphore(2),
+    logger: pino({ level: 'silent' }),
+  });
+}
+
+describe('bulk sink (against a real HTTP server)', () => {
+  let server: Server | undefined;
+  afterEach(() => server?.close());
+
+  it('resends only the items that failed with 429 or 5xx, until they succeed', async () => {
+    let round = 0;
+    const es = await fakeElasticsearch((ids) => {
+      round++;
+      if (round === 1) {
+        return {
+          status: 200,
+          body: {
+            errors: true,
+            items: ids.map((id) =>
+              id === 'd1' ? { index: { status: 429, error: { type: 'es_rejected_execution_exception', reason: 'queue full' } } }
+              : id === 'd3' ? { index: { status: 503, error: { type: 'unavailable_shards_exception', reason: 'no shard' } } }
+              : { index: { status: 201 } },
+            ),
+          },
+        };
+      }
+      return ok(ids);
+    });
+    server = es.server;
+    const result = await sinkFor(es.url).index(batch(5));
+    expect(result.failures.size).to.equal(0);
+    expect(es.requests).to.deep.equal([['d0', 'd1', 'd2', 'd3', 'd4'], ['d1', 'd3']]);
+    expect(result.retries).to.equal(1);
+  });
+
+  it('reports rejected items (mapping errors) without retrying them', async () => {
+    const es = await fakeElasticsearch((ids) => ({
+      status: 200,
+      body: { errors: true, items: ids.map((id) => (id === 'd2' ? { index: { status: 400, error: { type: 'document_parsing_exception', reason: 'failed to parse' } } } : { index: { status: 201 } })) },
+    }));
+    server = es.server;
+    const result = await sinkFor(es.url).index(batch(4));
+    expect([...result.failures.entries()]).to.deep.equal([[2, { status: 400, errorType: 'document_parsing_exception', reason: 'failed to parse' }]]);
+    expect(es.requests).to.have.length(1);
+  });
+
+  it('retries a whole request refused with 429 or 503, and counts 409 on create as done', async () => {
+    let round = 0;
+    const es = await fakeElasticsearch((ids) => {
+      round++;
+      if (round === 1) return { status: 429, body: { error: { type: 'es_rejected_execution_exception', reason: 'busy' }, status: 429 } };
+      if (round === 2) return { status: 503, body: { error: { type: 'cluster_block_exception', reason: 'no master' }, status: 503 } };
+      return { status: 200, body: { errors: true, items: ids.map(() => ({ create: { status: 409, error: { type: 'version_conflict_engine_exception', reason: 'exists' } } })) } };
+    });
+    server = es.server;
+    const result = await sinkFor(es.url, { opType: 'create' }).index(batch(3));
+    expect(result.failures.size).to.equal(0);
+    expect(es.requests).to.have.length(3);
+  });
+
+  it('splits a body refused with 413 into halves', async () => {
+    const es = await fakeElasticsearch((ids) => (ids.length > 2 ? { status: 413, body: {} } : ok(ids)));
+    server = es.server;
+    const result = await sinkFor(es.url).index(batch(8));
+    expect(result.failures.size).to.equal(0);
+    const delivered = es.requests.filter((r) => r.length <= 2).flat().sort();
+    expect(delivered).to.deep.equal(['d0', 'd1', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7']);
+  });
+
+  it('cuts a batch into several concurrent bodies by bytes', async () => {
+    const es = await fakeElasticsearch(ok);
+    server = es.server;
+    const b = batch(10);
+    const docBytes = (b.docStarts[1] as number) - (b.docStarts[0] as number);
+    const result = await sinkFor(es.url, { bulkMaxBytes: docBytes * 3 }).index(b);
+    expect(es.requests.map((r) => r.length).sort()).to.deep.equal([1, 3, 3, 3]);
+    expect(result.bulkRequests).to.equal(4);
+  });
+
+  it('gives up after maxRetries and reports every document of the request', async () => {
+    const es = await fakeElasticsearch(() => ({ status: 503, body: { error: { type: 'x', reason: 'down' } } }));
+    server = es.server;
+    const result = await sinkFor(es.url, { maxRetries: 2 }).index(batch(2));
+    expect(es.requests).to.have.length(3);
+    expect(result.failures.get(0)).to.deep.include({ status: 503, reason: 'down' });
+    expect(result.failures.size).to.equal(2);
+  });
+});
