@@ -14,12 +14,16 @@
 : "${SLUICE_KAFKA_HEAP:=512m}"
 : "${SLUICE_KAFKA_DATA_DIR:=$SLUICE_SERVICES_DIR/kafka}"
 : "${SLUICE_KAFKA_START_TIMEOUT:=90}"
+# 1: reuse an AppCDS class archive (roughly halves JVM start-up); 0: plain JVM.
+: "${SLUICE_KAFKA_CDS:=1}"
 
 KAFKA_SERVICE_DIR="$SERVICES_ROOT/kafka"
 KAFKA_LIB_DIR="$KAFKA_SERVICE_DIR/target/lib"
 KAFKA_PROBE_DIR="$KAFKA_SERVICE_DIR/target/probe"
 KAFKA_PIDFILE="$SLUICE_SERVICES_DIR/kafka.pid"
 KAFKA_LOG="$SLUICE_SERVICES_DIR/logs/kafka.log"
+KAFKA_JSA="$SLUICE_SERVICES_DIR/kafka-classes.jsa"
+KAFKA_JVM_OPTS=(-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true)
 
 _kafka_bootstrap() { printf '127.0.0.1:%s' "$SLUICE_KAFKA_PORT"; }
 
@@ -37,6 +41,32 @@ _kafka_running() {
 # _kafka_port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
 _kafka_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# _kafka_cds_opt: prints the JVM option for the class-data-sharing archive, or nothing.
+# The first start dumps the loaded classes when the JVM exits (kafka_stop) into
+# $KAFKA_JSA.new; the next start checks that file with -Xshare:on (a truncated archive, e.g.
+# from a JVM killed mid-dump, crashes the JVM with SIGBUS even in the default -Xshare:auto)
+# and only then renames it into use. A rebuilt lib dir invalidates the archive.
+_kafka_cds_opt() {
+  [ "$SLUICE_KAFKA_CDS" = 1 ] || return 0
+  local stamp="$KAFKA_SERVICE_DIR/target/lib.stamp"
+  [ -f "$KAFKA_JSA" ] && [ "$stamp" -nt "$KAFKA_JSA" ] && rm -f "$KAFKA_JSA"
+  if [ -f "$KAFKA_JSA.new" ]; then
+    if [ ! "$stamp" -nt "$KAFKA_JSA.new" ] &&
+      java -Xshare:on -XX:SharedArchiveFile="$KAFKA_JSA.new" -Xmx"$SLUICE_KAFKA_HEAP" \
+        "${KAFKA_JVM_OPTS[@]}" -cp "$KAFKA_LIB_DIR/*" -version >/dev/null 2>&1; then
+      mv -f "$KAFKA_JSA.new" "$KAFKA_JSA"
+    else
+      log "kafka: discarding an unusable class archive"
+      rm -f "$KAFKA_JSA.new"
+    fi
+  fi
+  if [ -f "$KAFKA_JSA" ]; then
+    printf '%s' "-XX:SharedArchiveFile=$KAFKA_JSA"
+  else
+    printf '%s' "-XX:ArchiveClassesAtExit=$KAFKA_JSA.new"
+  fi
+}
+
 kafka_build() {
   local pom="$KAFKA_SERVICE_DIR/pom.xml" stamp="$KAFKA_SERVICE_DIR/target/lib.stamp"
   local src="$KAFKA_SERVICE_DIR/KafkaReady.java" cls="$KAFKA_PROBE_DIR/KafkaReady.class"
@@ -44,8 +74,11 @@ kafka_build() {
     log "kafka: fetching jars (mvn package; the first run downloads ~45 MB into ~/.m2)"
     # Start from an empty lib dir so a version change never leaves two Kafkas on the classpath.
     rm -rf "$KAFKA_LIB_DIR" "$stamp" "$KAFKA_PROBE_DIR"
-    if ! mvn -q -B -Dstyle.color=never -f "$pom" package; then
+    mkdir -p "$SLUICE_SERVICES_DIR/logs"
+    # Output goes to a log (mvn 3.8 -q still prints stray colour escapes); shown on failure.
+    if ! mvn -q -B -f "$pom" package >"$SLUICE_SERVICES_DIR/logs/kafka-build.log" 2>&1; then
       log "kafka: mvn package failed"
+      dump_log "$SLUICE_SERVICES_DIR/logs/kafka-build.log" kafka-build
       return 1
     fi
     touch "$stamp"
@@ -112,15 +145,17 @@ kafka_start() {
   _kafka_format || return 1
 
   # Only log lines written after this offset belong to this start.
-  local log_from started=$SECONDS
+  local log_from started=$SECONDS cds probe_cp
+  cds=$(_kafka_cds_opt)
+  # The probe needs only the client jar; leaving log4j out saves ~1 s of JVM start.
+  probe_cp="$KAFKA_PROBE_DIR:$(printf '%s:' "$KAFKA_LIB_DIR"/kafka-clients-*.jar "$KAFKA_LIB_DIR"/slf4j-api-*.jar)"
   log_from=$(($(stat -c %s "$KAFKA_LOG") + 1))
   log "kafka: starting on $(_kafka_bootstrap) (heap $SLUICE_KAFKA_HEAP, data $SLUICE_KAFKA_DATA_DIR)"
   # setsid: own session, so the broker outlives this shell and its job control. The inner
   # shell writes its own pid and execs java, so the pidfile names the JVM whether or not
   # setsid had to fork.
   setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$KAFKA_PIDFILE" \
-    java -Xmx"$SLUICE_KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-    -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true "$(_kafka_log_opt)" \
+    java -Xmx"$SLUICE_KAFKA_HEAP" "${KAFKA_JVM_OPTS[@]}" ${cds:+"$cds"} "$(_kafka_log_opt)" \
     -cp "$KAFKA_LIB_DIR/*" kafka.Kafka "$SLUICE_KAFKA_DATA_DIR/server.properties" \
     </dev/null >>"$KAFKA_LOG" 2>&1 &
 
@@ -142,12 +177,15 @@ kafka_start() {
           return 1
         fi
         ;;
-      log) tail -c +"$log_from" "$KAFKA_LOG" | grep -q 'Kafka Server started' && phase=tcp ;;
+      # (process substitution, not a pipe: under pipefail, grep -q quitting early would make
+      # tail's SIGPIPE fail the test)
+      log) grep -q 'Kafka Server started' <(tail -c +"$log_from" "$KAFKA_LOG") && phase=tcp ;;
       tcp) _kafka_port_open "$SLUICE_KAFKA_PORT" && phase=probe ;;
       probe)
-        if java -Xmx64m -XX:TieredStopAtLevel=1 "$(_kafka_log_opt)" \
-            -Dsluice.kafka.log.level=warn -cp "$KAFKA_PROBE_DIR:$KAFKA_LIB_DIR/*" \
-            KafkaReady "$(_kafka_bootstrap)" 2000 >>"$KAFKA_LOG" 2>&1; then
+        # (slf4j-api without a binding prints a 3-line NOP notice; drop it.)
+        if java -Xmx64m -XX:TieredStopAtLevel=1 -cp "$probe_cp" \
+            KafkaReady "$(_kafka_bootstrap)" 2000 2>&1 | grep -v '^SLF4J:' >>"$KAFKA_LOG"; \
+            [ "${PIPESTATUS[0]}" = 0 ]; then
           log "kafka: ready on $(_kafka_bootstrap) (pid $(cat "$KAFKA_PIDFILE"), $((SECONDS - started)) s)"
           return 0
         fi

@@ -1,0 +1,86 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ES_URL, KAFKA_BROKERS } from './env.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+
+export interface SluiceProcess {
+  child: ChildProcess;
+  /** Exit code (or 128 + signal number when killed). */
+  exited: Promise<number>;
+  /** stdout (JSON log lines) and stderr collected so far. */
+  output(): string;
+  /** Parsed log lines with the given `msg`. */
+  logs(msg: string): Array<Record<string, unknown>>;
+}
+
+/** A config object for the local servers; `over` is deep-merged on top. */
+export function testConfig(topic: string, groupId: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+  const base: Record<string, unknown> = {
+    kafka: { brokers: KAFKA_BROKERS, groupId, topics: [topic], rdkafka: { 'session.timeout.ms': 10_000, 'heartbeat.interval.ms': 1_000 } },
+    elasticsearch: { node: ES_URL },
+    index: { name: topic },
+    pipeline: { workers: 2, lingerMs: 50 },
+    errors: { backoffMs: 50, maxBackoffMs: 2_000 },
+    shutdown: { timeoutMs: 20_000 },
+    log: { level: 'info' },
+  };
+  return merge(base, over);
+}
+
+function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k];
+    out[k] = isObj(cur) && isObj(v) ? merge(cur, v) : v;
+  }
+  return out;
+}
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Starts `sluice run` as its own process, as a user would. */
+export function startSluice(config: Record<string, unknown>, args: string[] = [], env: NodeJS.ProcessEnv = {}): SluiceProcess {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-run-'));
+  const file = join(dir, 'sluice.json');
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  const child = spawn(process.execPath, [CLI, 'run', '--config', file, ...args], {
+    env: { ...process.env, UV_THREADPOOL_SIZE: '16', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 2))),
+  );
+  return {
+    child,
+    exited,
+    output: () => out,
+    logs: (msg) =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => {
+          try {
+            return JSON.parse(l) as Record<string, unknown>;
+          } catch {
+            return {};
+          }
+        })
+        .filter((l) => l['msg'] === msg),
+  };
+}
+
+/** Runs sluice with --until-caught-up and fails with its output when it does not exit 0. */
+export async function runToEnd(config: Record<string, unknown>, args: string[] = [], timeoutMs = 120_000): Promise<SluiceProcess> {
+  const p = startSluice(config, ['--until-caught-up', ...args]);
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  const code = await p.exited;
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`sluice exited with ${code}:\n${p.output().slice(-4000)}`);
+  return p;
+}
