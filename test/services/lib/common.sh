@@ -8,12 +8,15 @@ mkdir -p "$SLUICE_SERVICES_DIR"
 
 log() { printf '[services] %s\n' "$*" >&2; }
 
-# pid_alive PIDFILE: true when the file names a live process.
+# pid_alive PIDFILE: true when the file names a live process. A zombie counts as dead: a killed,
+# orphaned JVM can stay one for a second or more until init reaps it, and kill -0 still succeeds.
 pid_alive() {
-  local pid
+  local pid state
   [ -f "$1" ] || return 1
   pid=$(cat "$1" 2>/dev/null) || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+  [ -n "$pid" ] || return 1
+  state=$(ps -o stat= -p "$pid" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "${state:0:1}" != Z ]
 }
 
 # wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND every half second until it
@@ -41,11 +44,11 @@ stop_pid() {
   log "stopping $name (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + 30))
-  while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
-  if kill -0 "$pid" 2>/dev/null; then
+  while pid_alive "$pidfile" && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+  if pid_alive "$pidfile"; then
     log "$name did not stop within 30 s; killing it"
     kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    while pid_alive "$pidfile"; do sleep 0.1; done
   fi
   rm -f "$pidfile"
 }

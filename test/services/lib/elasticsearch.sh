@@ -97,7 +97,7 @@ es_start() {
 
   local deadline=$((SECONDS + SLUICE_ES_START_TIMEOUT))
   until _es_healthy; do
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! pid_alive "$ES_PIDFILE"; then
       log "elasticsearch exited during startup"
       dump_log "$ES_LOG" elasticsearch
       rm -f "$ES_PIDFILE"

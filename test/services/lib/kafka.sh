@@ -14,58 +14,20 @@
 : "${SLUICE_KAFKA_HEAP:=512m}"
 : "${SLUICE_KAFKA_DATA_DIR:=$SLUICE_SERVICES_DIR/kafka}"
 : "${SLUICE_KAFKA_START_TIMEOUT:=90}"
-# 1: reuse an AppCDS class archive (roughly halves JVM start-up); 0: plain JVM.
-: "${SLUICE_KAFKA_CDS:=1}"
 
 KAFKA_SERVICE_DIR="$SERVICES_ROOT/kafka"
 KAFKA_LIB_DIR="$KAFKA_SERVICE_DIR/target/lib"
 KAFKA_PROBE_DIR="$KAFKA_SERVICE_DIR/target/probe"
 KAFKA_PIDFILE="$SLUICE_SERVICES_DIR/kafka.pid"
 KAFKA_LOG="$SLUICE_SERVICES_DIR/logs/kafka.log"
-KAFKA_JSA="$SLUICE_SERVICES_DIR/kafka-classes.jsa"
 KAFKA_JVM_OPTS=(-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true)
 
 _kafka_bootstrap() { printf '127.0.0.1:%s' "$SLUICE_KAFKA_PORT"; }
 
 _kafka_log_opt() { printf '%s' "-Dlog4j2.configurationFile=file:$KAFKA_SERVICE_DIR/log4j2.properties"; }
 
-# _kafka_running: pid_alive, but a zombie counts as dead. An orphaned JVM that was killed can
-# stay a zombie for a second or more until init reaps it, and kill -0 still succeeds on it.
-_kafka_running() {
-  pid_alive "$KAFKA_PIDFILE" || return 1
-  local state
-  state=$(ps -o stat= -p "$(cat "$KAFKA_PIDFILE")" 2>/dev/null) || return 1
-  [ -n "$state" ] && [ "${state:0:1}" != Z ]
-}
-
 # _kafka_port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
 _kafka_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# _kafka_cds_opt: prints the JVM option for the class-data-sharing archive, or nothing.
-# The first start dumps the loaded classes when the JVM exits (kafka_stop) into
-# $KAFKA_JSA.new; the next start checks that file with -Xshare:on (a truncated archive, e.g.
-# from a JVM killed mid-dump, crashes the JVM with SIGBUS even in the default -Xshare:auto)
-# and only then renames it into use. A rebuilt lib dir invalidates the archive.
-_kafka_cds_opt() {
-  [ "$SLUICE_KAFKA_CDS" = 1 ] || return 0
-  local stamp="$KAFKA_SERVICE_DIR/target/lib.stamp"
-  [ -f "$KAFKA_JSA" ] && [ "$stamp" -nt "$KAFKA_JSA" ] && rm -f "$KAFKA_JSA"
-  if [ -f "$KAFKA_JSA.new" ]; then
-    if [ ! "$stamp" -nt "$KAFKA_JSA.new" ] &&
-      java -Xshare:on -XX:SharedArchiveFile="$KAFKA_JSA.new" -Xmx"$SLUICE_KAFKA_HEAP" \
-        "${KAFKA_JVM_OPTS[@]}" -cp "$KAFKA_LIB_DIR/*" -version >/dev/null 2>&1; then
-      mv -f "$KAFKA_JSA.new" "$KAFKA_JSA"
-    else
-      log "kafka: discarding an unusable class archive"
-      rm -f "$KAFKA_JSA.new"
-    fi
-  fi
-  if [ -f "$KAFKA_JSA" ]; then
-    printf '%s' "-XX:SharedArchiveFile=$KAFKA_JSA"
-  else
-    printf '%s' "-XX:ArchiveClassesAtExit=$KAFKA_JSA.new"
-  fi
-}
 
 kafka_build() {
   local pom="$KAFKA_SERVICE_DIR/pom.xml" stamp="$KAFKA_SERVICE_DIR/target/lib.stamp"
@@ -127,7 +89,7 @@ _kafka_format() {
 }
 
 kafka_start() {
-  if _kafka_running; then
+  if pid_alive "$KAFKA_PIDFILE"; then
     log "kafka: already running (pid $(cat "$KAFKA_PIDFILE")) on $(_kafka_bootstrap)"
     return 0
   fi
@@ -145,8 +107,7 @@ kafka_start() {
   _kafka_format || return 1
 
   # Only log lines written after this offset belong to this start.
-  local log_from started=$SECONDS cds probe_cp
-  cds=$(_kafka_cds_opt)
+  local log_from started=$SECONDS probe_cp
   # The probe needs only the client jar; leaving log4j out saves ~1 s of JVM start.
   probe_cp="$KAFKA_PROBE_DIR:$(printf '%s:' "$KAFKA_LIB_DIR"/kafka-clients-*.jar "$KAFKA_LIB_DIR"/slf4j-api-*.jar)"
   log_from=$(($(stat -c %s "$KAFKA_LOG") + 1))
@@ -155,13 +116,13 @@ kafka_start() {
   # shell writes its own pid and execs java, so the pidfile names the JVM whether or not
   # setsid had to fork.
   setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$KAFKA_PIDFILE" \
-    java -Xmx"$SLUICE_KAFKA_HEAP" "${KAFKA_JVM_OPTS[@]}" ${cds:+"$cds"} "$(_kafka_log_opt)" \
+    java -Xmx"$SLUICE_KAFKA_HEAP" "${KAFKA_JVM_OPTS[@]}" "$(_kafka_log_opt)" \
     -cp "$KAFKA_LIB_DIR/*" kafka.Kafka "$SLUICE_KAFKA_DATA_DIR/server.properties" \
     </dev/null >>"$KAFKA_LOG" 2>&1 &
 
   local deadline=$((SECONDS + SLUICE_KAFKA_START_TIMEOUT)) phase=pid
   while :; do
-    if [ "$phase" != pid ] && ! _kafka_running; then
+    if [ "$phase" != pid ] && ! pid_alive "$KAFKA_PIDFILE"; then
       log "kafka: the broker exited during startup"
       dump_log "$KAFKA_LOG" kafka
       rm -f "$KAFKA_PIDFILE"
@@ -206,7 +167,7 @@ kafka_stop() {
 }
 
 kafka_status() {
-  if _kafka_running; then
+  if pid_alive "$KAFKA_PIDFILE"; then
     echo "kafka: running (pid $(cat "$KAFKA_PIDFILE")) bootstrap $(_kafka_bootstrap) data $SLUICE_KAFKA_DATA_DIR"
   else
     echo "kafka: stopped (bootstrap would be $(_kafka_bootstrap)) data $SLUICE_KAFKA_DATA_DIR"
@@ -214,7 +175,7 @@ kafka_status() {
 }
 
 kafka_wipe() {
-  if _kafka_running; then
+  if pid_alive "$KAFKA_PIDFILE"; then
     log "kafka: still running; run kafka_stop before kafka_wipe"
     return 1
   fi
