@@ -6,7 +6,7 @@ export UV_THREADPOOL_SIZE ?= 16
 NODE_STAMP := node_modules/.package-lock.json
 SERVICES   := test/services/services.sh
 
-.PHONY: help install build test services-up services-down services-status clean
+.PHONY: help install build demo test services-up services-down services-status clean
 
 help:
 	@echo "make demo           index a demo topic of APM logs into the local Elasticsearch"
@@ -23,6 +23,9 @@ install: $(NODE_STAMP)
 
 build: install
 	node_modules/.bin/tsc -p tsconfig.json
+
+demo: build services-up
+	node dist/bench/demo.js
 
 test: build
 	bash test/run.sh

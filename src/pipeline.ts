@@ -36,7 +36,10 @@ export interface RunSummary {
   indexed: number;
   skipped: number;
   failed: number;
+  /** Wall time of the run, start-up included. */
   seconds: number;
+  /** From the first record fetched to the stop: the time spent indexing. */
+  activeSeconds: number;
   reason: string;
 }
 
@@ -86,6 +89,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
   let stopping = false;
   let stopReason = '';
   let fatal: SluiceError | undefined;
+  let firstRecordAt: number | undefined;
   const budget = config.pipeline.maxBufferedBytes;
   const revokeTimeoutMs = Math.floor(Number(config.kafka.rdkafka['max.poll.interval.ms'] ?? 300_000) / 2);
 
@@ -146,6 +150,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
         }
       },
       onRecords(records) {
+        firstRecordAt ??= Date.now();
         dispatcher.add(records);
         checkBudget();
       },
@@ -266,7 +271,15 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
       await consumer.close();
       await pool.destroy();
       const c = dispatcher.counters;
-      const summary = { indexed: c.indexed, skipped: c.skipped, failed: c.failed, seconds: (Date.now() - started) / 1000, reason };
+      const end = Date.now();
+      const summary: RunSummary = {
+        indexed: c.indexed,
+        skipped: c.skipped,
+        failed: c.failed,
+        seconds: (end - started) / 1000,
+        activeSeconds: (end - (firstRecordAt ?? end)) / 1000,
+        reason,
+      };
       logger.info(summary, 'stopped');
       if (fatal) rejectDone(fatal);
       else resolveDone(summary);

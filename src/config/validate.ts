@@ -43,7 +43,7 @@ function walkGroup(group: Group, raw: unknown, path: string, errors: ConfigError
 
 function walk(spec: Spec, raw: unknown, path: string, errors: ConfigError[]): unknown {
   if (spec.kind === 'group') return walkGroup(spec, raw ?? {}, path, errors);
-  if (raw === undefined || raw === null) return 'default' in spec ? spec.default : undefined;
+  if (raw === undefined || raw === null) return 'default' in spec ? spec.default : spec.kind === 'map' ? {} : undefined;
   try {
     return coerce(spec, raw, path);
   } catch (err) {

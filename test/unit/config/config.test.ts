@@ -23,6 +23,8 @@ describe('configuration', () => {
     const c = validateConfig(minimal);
     expect(c.kafka.brokers).to.deep.equal(['localhost:9092']);
     expect(c.kafka.startFrom).to.equal('earliest');
+    expect(c.kafka.rdkafka).to.deep.equal({});
+    expect(c.elasticsearch.auth).to.deep.equal({});
     expect(c.index).to.deep.equal({ name: '{topic}', timestampField: '@timestamp', opType: 'index', idStrategy: 'kafka' });
     expect(c.input.format).to.equal('json');
     expect(c.transform).to.equal('none');
