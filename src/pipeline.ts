@@ -3,11 +3,12 @@ import type { Logger } from 'pino';
 import type { TopicPartition } from 'node-rdkafka';
 import type { SluiceConfig } from './config/schema.js';
 import { createConsumer, type RdkafkaStats } from './consumer/consumer.js';
+import { createDeadLetterProducer } from './dlq/producer.js';
 import { createDispatcher } from './dispatch/dispatcher.js';
 import { createClient, probeServer, type ServerInfo } from './elasticsearch.js';
 import { SluiceError } from './errors.js';
 import { parseTpKey, tpKey, WatermarkTracker } from './offsets/watermark.js';
-import type { BatchResult, BatchTask, WorkerInit } from './protocol.js';
+import { failureClass, type BatchResult, type BatchTask, type WorkerInit, type WorkerSignal } from './protocol.js';
 
 export interface Progress {
   /** Records with a final outcome (indexed, skipped or failed) since start. */
@@ -20,7 +21,13 @@ export interface Progress {
   lag: number | undefined;
   inFlightBatches: number;
   bufferedBytes: number;
+  /** Over the byte budget: every partition paused. */
   paused: boolean;
+  /** Why writes are halted (auth, block, missing index), when they are. */
+  halted: string | undefined;
+  /** Partitions stopped before a failed record (policy `fail`). */
+  blocked: number;
+  deadLettered: number;
   assigned: number;
 }
 
@@ -36,6 +43,7 @@ export interface RunSummary {
   indexed: number;
   skipped: number;
   failed: number;
+  deadLettered: number;
   /** Wall time of the run, start-up included. */
   seconds: number;
   /** From the first record fetched to the stop: the time spent indexing. */
@@ -65,9 +73,11 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
     index: config.index,
     inputFormat: config.input.format,
     transform: config.transform,
+    onNull: config.errors.onNull,
+    maxDocBytes: config.pipeline.maxDocBytes,
     bulkMaxBytes: config.pipeline.bulkMaxBytes,
     maxConcurrentBulks: perWorker,
-    retry: config.errors,
+    retry: { maxRetries: config.errors.maxRetries, backoffMs: config.errors.backoffMs, maxBackoffMs: config.errors.maxBackoffMs },
     logLevel: config.log.level,
   };
   const pool = new Piscina<BatchTask, BatchResult>({
@@ -83,7 +93,13 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
 
   const tracker = new WatermarkTracker();
   const assigned = new Map<string, TopicPartition>();
-  const halted = new Map<string, { offset: number; reason: string }>();
+  const paused = new Set<string>();
+  /** Partitions stopped before a failed record (policy `fail`), until restart. */
+  const blocked = new Map<string, { offset: number; reason: string }>();
+  /** Workers whose writes are refused for a reason only an operator can fix. */
+  const halts = new Map<number, Extract<WorkerSignal, { kind: 'halt' }>>();
+  let lastHaltLog = 0;
+  let deadLettered = 0;
   const ends: Ends = new Map();
   let overBudget = false;
   let stopping = false;
@@ -92,6 +108,9 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
   let firstRecordAt: number | undefined;
   const budget = config.pipeline.maxBufferedBytes;
   const revokeTimeoutMs = Math.floor(Number(config.kafka.rdkafka['max.poll.interval.ms'] ?? 300_000) / 2);
+
+  const dlq = config.errors.dlqTopic ? createDeadLetterProducer(config, logger) : undefined;
+  pool.on('message', (signal: WorkerSignal) => onWorkerSignal(signal));
 
   const dispatcher = createDispatcher({
     run: (task, transferList) => pool.run(task, { transferList }),
@@ -103,20 +122,30 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
       consumer.store([{ topic, partition, offset }]);
     },
     onFailed(record, failure) {
+      const cls = failureClass(failure.stage);
+      const policy = cls === 'null' ? 'dlq' : cls === 'malformed' ? config.errors.onMalformed : config.errors.onRejected;
+      const where = { topic: record.topic, partition: record.partition, offset: record.offset, stage: failure.stage, status: failure.status, errorType: failure.errorType, reason: failure.reason };
+      if (policy === 'skip') {
+        logger.warn({ ...where, policy }, 'record skipped: it could not be indexed');
+        return 'done';
+      }
+      if (policy === 'dlq' && dlq) {
+        logger.warn({ ...where, dlqTopic: dlq.topic }, 'record sent to the dead-letter topic');
+        return dlq.send(record, failure).then(() => {
+          deadLettered++;
+        });
+      }
       const tp = tpKey(record.topic, record.partition);
-      logger.error(
-        { topic: record.topic, partition: record.partition, offset: record.offset, stage: failure.stage, status: failure.status, errorType: failure.errorType, reason: failure.reason },
-        'record could not be indexed; its partition is halted before it (no dead-letter topic is configured)',
-      );
-      if (!halted.has(tp)) {
-        halted.set(tp, { offset: record.offset, reason: failure.reason });
-        const p = assigned.get(tp);
-        if (p) consumer.pause([p]);
+      logger.error({ ...where, policy: 'fail' }, 'record could not be indexed; its partition stops before it until restart');
+      if (!blocked.has(tp)) {
+        blocked.set(tp, { offset: record.offset, reason: failure.reason });
+        applyPauses();
         if (options.untilCaughtUp) {
           fatal ??= new SluiceError(`record ${record.topic}[${record.partition}]@${record.offset} could not be indexed: ${failure.reason}`);
           void stop('a record could not be indexed');
         }
       }
+      return 'block';
     },
     onSettled: checkBudget,
   });
@@ -125,13 +154,18 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
     config,
     {
       onAssign(tps) {
+        const toPause = [];
         for (const tp of tps) {
           const key = tpKey(tp.topic, tp.partition);
           tracker.assign(key);
           assigned.set(key, tp);
-          halted.delete(key);
+          blocked.delete(key);
+          if (shouldPause(key)) {
+            paused.add(key);
+            toPause.push(tp);
+          }
         }
-        return overBudget || stopping ? tps : [];
+        return toPause;
       },
       async onRevoke(tps) {
         const keys = new Set(tps.map((tp) => tpKey(tp.topic, tp.partition)));
@@ -145,7 +179,8 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
         for (const key of keys) {
           tracker.revoke(key);
           assigned.delete(key);
-          halted.delete(key);
+          paused.delete(key);
+          blocked.delete(key);
           ends.delete(key);
         }
       },
@@ -185,17 +220,70 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
     return out;
   }
 
-  /** Pause every partition above the budget, resume below half of it; polling never stops. */
+  /**
+   * A partition is paused while the pipeline stops, is over its byte budget or halted, or while
+   * the partition itself is blocked at a failed record. Polling goes on regardless.
+   */
+  function shouldPause(key: string): boolean {
+    return stopping || overBudget || halts.size > 0 || blocked.has(key);
+  }
+
+  function applyPauses(): void {
+    const pause = [];
+    const resume = [];
+    for (const [key, tp] of assigned) {
+      const want = shouldPause(key);
+      if (want && !paused.has(key)) {
+        paused.add(key);
+        pause.push(tp);
+      } else if (!want && paused.has(key)) {
+        paused.delete(key);
+        resume.push(tp);
+      }
+    }
+    consumer.pause(pause);
+    consumer.resume(resume);
+  }
+
+  /** Over the budget: pause; below half of it: resume. */
   function checkBudget(): void {
     const buffered = dispatcher.bufferedBytes();
     if (!overBudget && buffered > budget) {
       overBudget = true;
-      consumer.pause([...assigned.values()]);
       logger.debug({ buffered, budget }, 'over the byte budget; partitions paused');
-    } else if (overBudget && buffered < budget / 2 && !stopping) {
+      applyPauses();
+    } else if (overBudget && buffered < budget / 2) {
       overBudget = false;
-      consumer.resume([...assigned.entries()].filter(([k]) => !halted.has(k)).map(([, tp]) => tp));
       logger.debug({ buffered, budget }, 'below the byte budget; partitions resumed');
+      applyPauses();
+    }
+  }
+
+  function onWorkerSignal(signal: WorkerSignal): void {
+    if (signal.kind === 'halt') {
+      const first = halts.size === 0;
+      halts.set(signal.threadId, signal);
+      if (first) {
+        lastHaltLog = Date.now();
+        logger.error({ status: signal.status, errorType: signal.errorType, reason: signal.reason }, 'halted: Elasticsearch refuses writes; every partition paused, polling goes on, retrying until it accepts them');
+        applyPauses();
+      }
+    } else if (halts.delete(signal.threadId) && halts.size === 0) {
+      logger.info('resumed: Elasticsearch accepts writes again');
+      applyPauses();
+    }
+  }
+
+  /** One clear line per interval while halted; forgets halts of workers that no longer exist. */
+  function reportHalt(): void {
+    if (halts.size === 0) return;
+    const live = new Set(pool.threads.map((t) => t.threadId));
+    for (const id of halts.keys()) if (!live.has(id)) halts.delete(id);
+    if (halts.size === 0) return applyPauses();
+    if (Date.now() - lastHaltLog >= 10_000) {
+      lastHaltLog = Date.now();
+      const h = halts.values().next().value;
+      logger.error({ status: h?.status, errorType: h?.errorType, reason: h?.reason, workers: halts.size }, 'still halted: Elasticsearch refuses writes');
     }
   }
 
@@ -237,11 +325,15 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
       inFlightBatches: dispatcher.inFlight(),
       bufferedBytes: dispatcher.bufferedBytes(),
       paused: overBudget,
+      halted: halts.size > 0 ? (halts.values().next().value?.reason ?? 'halted') : undefined,
+      blocked: blocked.size,
+      deadLettered,
       assigned: assigned.size,
     };
   }
 
   const ticker = setInterval(() => {
+    reportHalt();
     const p = progress();
     options.onProgress?.(p);
     if (options.untilCaughtUp && !stopping && p.lag === 0 && dispatcher.idle()) void stop('caught up');
@@ -261,7 +353,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
       stopReason = reason;
       clearInterval(ticker);
       logger.info({ reason, inFlight: dispatcher.inFlight() }, 'stopping: finishing in-flight batches');
-      consumer.pause([...assigned.values()]);
+      applyPauses();
       const drained = await dispatcher.drain(config.shutdown.timeoutMs);
       if (!drained) logger.warn({ timeoutMs: config.shutdown.timeoutMs }, 'batches still in flight at the shutdown deadline; their records will be indexed again on restart');
       const offsets = committable([...assigned.keys()]);
@@ -269,6 +361,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
       consumer.commitSync(offsets);
       dispatcher.close();
       await consumer.close();
+      await dlq?.close();
       await pool.destroy();
       const c = dispatcher.counters;
       const end = Date.now();
@@ -276,6 +369,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
         indexed: c.indexed,
         skipped: c.skipped,
         failed: c.failed,
+        deadLettered,
         seconds: (end - started) / 1000,
         activeSeconds: (end - (firstRecordAt ?? end)) / 1000,
         reason,
@@ -288,6 +382,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
   }
 
   try {
+    await dlq?.connect();
     await consumer.connect(30_000);
   } catch (err) {
     clearInterval(ticker);

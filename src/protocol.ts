@@ -42,12 +42,25 @@ export const Outcome = {
 } as const;
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
+/**
+ * Where a record failed. decode, transform, route and worker make it *malformed*; index (refused
+ * by Elasticsearch) and size make it *rejected*; null is a tombstone under `errors.onNull: dlq`.
+ */
+export type FailureStage = 'decode' | 'transform' | 'route' | 'worker' | 'index' | 'size' | 'null';
+
+export function failureClass(stage: FailureStage): 'malformed' | 'rejected' | 'null' {
+  if (stage === 'index' || stage === 'size') return 'rejected';
+  return stage === 'null' ? 'null' : 'malformed';
+}
+
 /** Why a record failed: the stage, and for Elasticsearch the HTTP status and `error.type`. */
 export interface RecordFailure {
   /** Index of the record in the batch. */
   record: number;
-  stage: 'decode' | 'transform' | 'route' | 'index';
+  stage: FailureStage;
   reason: string;
+  /** Attempts made to index it (1 when it was never retried). */
+  attempts?: number;
   status?: number;
   errorType?: string;
 }
@@ -78,9 +91,20 @@ export interface WorkerInit {
   index: { name: string; timestampField: string; opType: 'index' | 'create'; idStrategy: string };
   inputFormat: 'json' | 'msgpack' | 'text';
   transform: string;
+  onNull: 'skip' | 'delete' | 'dlq';
+  maxDocBytes: number;
   bulkMaxBytes: number;
   /** Concurrent `_bulk` requests allowed in this worker. */
   maxConcurrentBulks: number;
   retry: { maxRetries: number; backoffMs: number; maxBackoffMs: number };
   logLevel: string;
 }
+
+/**
+ * Sent by a worker (Piscina `'message'`) when Elasticsearch refuses writes for a reason only an
+ * operator can fix: authentication, a cluster or index block, a missing index without
+ * auto-create. The main thread pauses every partition until each worker reports `resume`.
+ */
+export type WorkerSignal =
+  | { kind: 'halt'; threadId: number; status?: number; errorType?: string; reason: string }
+  | { kind: 'resume'; threadId: number };

@@ -1,9 +1,10 @@
 import pino, { type Logger } from 'pino';
 import { compatHeaders, createClient } from '../src/elasticsearch.js';
 import { parseIdStrategy, type IdStrategy } from '../src/config/schema.js';
-import { COORD_STRIDE, INDEX_STRIDE, NULL_REF, Outcome, type BatchResult, type BatchTask, type RecordFailure, type WorkerInit } from '../src/protocol.js';
+import { COORD_STRIDE, INDEX_STRIDE, NULL_REF, Outcome, type BatchResult, type BatchTask, type RecordFailure, type WorkerInit, type WorkerSignal } from '../src/protocol.js';
 import { createDecoder } from './decode.js';
 import { actionLine, NdjsonEncoder } from './bulk/encoder.js';
+import { HaltMonitor } from './bulk/halt.js';
 import { Semaphore } from './bulk/semaphore.js';
 import { createBulkSink } from './bulk/sink.js';
 import { compileIndexTemplate, parseTimestamp } from './route/index-name.js';
@@ -15,7 +16,10 @@ import type { Document } from './transform/types.js';
  * give it an id, encode its NDJSON once, index the batch, and report one outcome per record.
  * The sink is injected so the record path can be tested without a server.
  */
-export async function createBatchProcessor(init: WorkerInit, deps: { sink?: ReturnType<typeof createBulkSink>; logger?: Logger } = {}) {
+export async function createBatchProcessor(
+  init: WorkerInit,
+  deps: { sink?: ReturnType<typeof createBulkSink>; logger?: Logger; notify?: (signal: WorkerSignal) => void; threadId?: number } = {},
+) {
   const logger = deps.logger ?? pino({ level: init.logLevel, base: { thread: 'worker' } });
   const decode = createDecoder(init.inputFormat);
   const transform = await loadTransform(init.transform);
@@ -32,6 +36,7 @@ export async function createBatchProcessor(init: WorkerInit, deps: { sink?: Retu
       bulkMaxBytes: init.bulkMaxBytes,
       retry: init.retry,
       semaphore: new Semaphore(init.maxConcurrentBulks),
+      halts: new HaltMonitor(deps.threadId ?? 0, deps.notify ?? (() => undefined)),
       logger,
     });
 
@@ -51,19 +56,24 @@ export async function createBatchProcessor(init: WorkerInit, deps: { sink?: Retu
       for (let r = start; r < end; r++) {
         const at = r * INDEX_STRIDE;
         const valueStart = index[at] as number;
+        const keyStart = index[at + 2] as number;
+        const key = keyStart === NULL_REF ? null : bytes.toString('utf8', keyStart, index[at + 3] as number);
         if (valueStart === NULL_REF) {
-          outcomes[r] = Outcome.Skipped;
+          tombstone(r, topic, partition, coords[r * COORD_STRIDE + 1] as number, key);
           continue;
         }
-        const decoded = decode(bytes, valueStart, index[at + 1] as number);
+        const valueEnd = index[at + 1] as number;
+        if (valueEnd - valueStart > init.maxDocBytes) {
+          fail(r, 'size', `record of ${valueEnd - valueStart} bytes is larger than pipeline.maxDocBytes (${init.maxDocBytes})`);
+          continue;
+        }
+        const decoded = decode(bytes, valueStart, valueEnd);
         if (!decoded.ok) {
           fail(r, 'decode', decoded.reason);
           continue;
         }
         const offset = coords[r * COORD_STRIDE] as number;
         const timestamp = coords[r * COORD_STRIDE + 1] as number;
-        const keyStart = index[at + 2] as number;
-        const key = keyStart === NULL_REF ? null : bytes.toString('utf8', keyStart, index[at + 3] as number);
 
         let out: Document | Document[] | null | undefined = decoded.doc;
         let text = decoded.text;
@@ -99,12 +109,27 @@ export async function createBatchProcessor(init: WorkerInit, deps: { sink?: Retu
         if (outcomes[record] === Outcome.Failed) continue;
         outcomes[record] = Outcome.Failed;
         const failure: RecordFailure = { record, stage: 'index', reason: f.reason };
+        if (f.attempts !== undefined) failure.attempts = f.attempts;
         if (f.status !== undefined) failure.status = f.status;
         if (f.errorType !== undefined) failure.errorType = f.errorType;
         failures.push(failure);
       }
     }
     return { outcomes, failures, stats };
+
+    /** A null value: skipped, a delete of the document the key names, or a failure for the DLQ. */
+    function tombstone(record: number, topic: string, partition: number, timestamp: number, key: string | null): void {
+      if (init.onNull === 'skip') {
+        outcomes[record] = Outcome.Skipped;
+      } else if (init.onNull === 'dlq') {
+        fail(record, 'null', 'null value (tombstone)');
+      } else if (key === null || key === '') {
+        fail(record, 'route', 'tombstone without a key: there is no document id to delete');
+      } else {
+        encoder.appendDelete(actionLine('delete', router.name(topic, partition, timestamp), key), record);
+        outcomes[record] = Outcome.Indexed;
+      }
+    }
 
     function emit(
       docs: Document[],

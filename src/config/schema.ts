@@ -128,6 +128,13 @@ export const schema: Group = {
         batchBytes: { kind: 'int', doc: 'A batch is sent to a worker once its record values reach this size.', default: 4 * MiB, min: 1024, unit: 'bytes' },
         batchDocs: { kind: 'int', doc: 'A batch is sent to a worker once it holds this many records.', default: 5000, min: 1 },
         lingerMs: { kind: 'int', doc: 'A batch that is not full is sent after waiting this long.', default: 100, min: 0, unit: 'ms' },
+        maxDocBytes: {
+          kind: 'int',
+          doc: 'Records larger than this are not sent to Elasticsearch; they go by `errors.onRejected`.',
+          default: 16 * MiB,
+          min: 1024,
+          unit: 'bytes',
+        },
         bulkMaxBytes: { kind: 'int', doc: 'Largest `_bulk` body; a batch whose NDJSON is larger is split.', default: 8 * MiB, min: 4096, unit: 'bytes' },
         maxInFlightBulks: { kind: 'int', doc: 'Batches being indexed at once, over all workers.', default: 4, min: 1, max: 4096 },
         maxInFlightBytes: { kind: 'int', doc: 'Record bytes being indexed at once, over all workers.', default: 64 * MiB, min: 1024, unit: 'bytes' },
@@ -143,6 +150,26 @@ export const schema: Group = {
     errors: {
       kind: 'group',
       fields: {
+        dlqTopic: {
+          kind: 'string',
+          doc: 'Dead-letter topic: records that cannot be indexed go there with headers saying why; they count as done only once Kafka acknowledged them.',
+        },
+        onMalformed: {
+          kind: 'string',
+          doc: 'Records that cannot be decoded, transformed or given an id: `dlq`, `skip` (counted and logged) or `fail` (halt the partition before the record). Default: `dlq` when `errors.dlqTopic` is set, else `fail`.',
+          enum: ['dlq', 'skip', 'fail'],
+        },
+        onRejected: {
+          kind: 'string',
+          doc: 'Documents Elasticsearch refuses (mapping and parsing errors, other per-item 400s) and records over `pipeline.maxDocBytes`: `dlq`, `skip` or `fail`. Default as for `onMalformed`.',
+          enum: ['dlq', 'skip', 'fail'],
+        },
+        onNull: {
+          kind: 'string',
+          doc: 'Records with a null value (tombstones): `skip` (counted), `delete` (delete the document whose id is the record key; needs `index.idStrategy` key or field:<path>) or `dlq`.',
+          default: 'skip',
+          enum: ['skip', 'delete', 'dlq'],
+        },
         maxRetries: {
           kind: 'int',
           doc: 'Retries of a retryable failure (429, 5xx, timeouts, connection errors) before the record counts as failed; -1 retries forever.',
@@ -185,6 +212,9 @@ export type IdStrategy =
   | { kind: 'none' }
   | { kind: 'field'; path: readonly string[] };
 
+/** What happens to a record that cannot be indexed. */
+export type FailurePolicy = 'dlq' | 'skip' | 'fail';
+
 /** The validated, fully defaulted configuration. */
 export interface SluiceConfig {
   kafka: {
@@ -214,12 +244,21 @@ export interface SluiceConfig {
     batchBytes: number;
     batchDocs: number;
     lingerMs: number;
+    maxDocBytes: number;
     bulkMaxBytes: number;
     maxInFlightBulks: number;
     maxInFlightBytes: number;
     maxBufferedBytes: number;
   };
-  errors: { maxRetries: number; backoffMs: number; maxBackoffMs: number };
+  errors: {
+    dlqTopic: string | undefined;
+    onMalformed: FailurePolicy;
+    onRejected: FailurePolicy;
+    onNull: 'skip' | 'delete' | 'dlq';
+    maxRetries: number;
+    backoffMs: number;
+    maxBackoffMs: number;
+  };
   shutdown: { timeoutMs: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }

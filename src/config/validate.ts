@@ -17,7 +17,12 @@ export function validateConfig(raw: unknown): SluiceConfig {
     }
   }
   const config = out as unknown as SluiceConfig;
-  if (errors.length === 0) crossCheck(config, errors);
+  if (errors.length === 0) {
+    const fallback = config.errors.dlqTopic ? 'dlq' : 'fail';
+    config.errors.onMalformed ??= fallback;
+    config.errors.onRejected ??= fallback;
+    crossCheck(config, errors);
+  }
   if (errors.length > 0) throw new ConfigErrors(errors);
   return config;
 }
@@ -155,6 +160,17 @@ function crossCheck(config: SluiceConfig, errors: ConfigError[]): void {
   }
   if (config.pipeline.maxBufferedBytes < config.pipeline.batchBytes) {
     errors.push(new ConfigError('pipeline.maxBufferedBytes', `must be at least pipeline.batchBytes (${config.pipeline.batchBytes})`));
+  }
+  for (const key of ['onMalformed', 'onRejected', 'onNull'] as const) {
+    if (config.errors[key] === 'dlq' && !config.errors.dlqTopic) {
+      errors.push(new ConfigError(`errors.${key}`, 'is dlq, but errors.dlqTopic is not set'));
+    }
+  }
+  if (config.errors.dlqTopic && config.kafka.topics.includes(config.errors.dlqTopic)) {
+    errors.push(new ConfigError('errors.dlqTopic', 'must not be one of kafka.topics (its records would be consumed again)'));
+  }
+  if (config.errors.onNull === 'delete' && !/^(key|field:)/.test(config.index.idStrategy)) {
+    errors.push(new ConfigError('errors.onNull', `is delete, which needs index.idStrategy key or field:<path> (got ${config.index.idStrategy})`));
   }
   if (config.errors.maxBackoffMs < config.errors.backoffMs) {
     errors.push(new ConfigError('errors.maxBackoffMs', `must be at least errors.backoffMs (${config.errors.backoffMs})`));

@@ -1,3 +1,4 @@
+import type { MessageHeader } from 'node-rdkafka';
 import { COORD_STRIDE, INDEX_STRIDE, NULL_REF, type BatchTask, type Slice } from '../protocol.js';
 
 /** The fields of a node-rdkafka message that Sluice reads. */
@@ -8,6 +9,7 @@ export interface KafkaRecord {
   timestamp?: number | undefined;
   value: Buffer | null;
   key?: Buffer | string | null | undefined;
+  headers?: MessageHeader[] | undefined;
 }
 
 /** Estimated memory of a fetched record beyond its bytes (the JS object and its buffers). */

@@ -22,6 +22,8 @@ export interface DispatchCounters {
   retries: number;
   taskRetries: number;
   dropped: number;
+  /** Failed records waiting for their dead-letter acknowledgement. */
+  deadLetterPending: number;
 }
 
 export interface DispatcherOptions {
@@ -31,11 +33,18 @@ export interface DispatcherOptions {
   logger: Logger;
   /** The committable offset of a partition moved. */
   onCommittable: (tp: string, offset: number) => void;
-  /** A record could not be indexed; its partition is now blocked at it. */
-  onFailed: (record: KafkaRecord, failure: RecordFailure) => void;
+  /**
+   * A record could not be indexed. The answer decides its fate: `done` (skipped by policy),
+   * `block` (its partition stops before it), or a promise that resolves once it is safely
+   * elsewhere (dead-letter write acknowledged); offsets wait for that promise.
+   */
+  onFailed: (record: KafkaRecord, failure: RecordFailure) => 'done' | 'block' | Promise<void>;
   /** A batch completed or was retried: capacity was freed. */
   onSettled?: () => void;
   now?: () => number;
+  /** Runs of a batch whose worker failed before it is split to find the record that fails it. */
+  maxTaskAttempts?: number;
+  taskBackoffMs?: number;
 }
 
 interface Sealed {
@@ -56,6 +65,8 @@ const sizeOf = (r: KafkaRecord): number => recordBytes(r) + RECORD_OVERHEAD_BYTE
  */
 export function createDispatcher(options: DispatcherOptions) {
   const { run, tracker, limits, logger } = options;
+  const maxTaskAttempts = options.maxTaskAttempts ?? 3;
+  const taskBackoffMs = options.taskBackoffMs ?? 200;
   const now = options.now ?? Date.now;
   let pending = new BatchBuilder();
   let linger: NodeJS.Timeout | undefined;
@@ -65,7 +76,7 @@ export function createDispatcher(options: DispatcherOptions) {
   let queuedBytes = 0;
   let inFlightBytes = 0;
   const settleListeners = new Set<() => void>();
-  const counters: DispatchCounters = { records: 0, indexed: 0, skipped: 0, failed: 0, docs: 0, bulkRequests: 0, retries: 0, taskRetries: 0, dropped: 0 };
+  const counters: DispatchCounters = { records: 0, indexed: 0, skipped: 0, failed: 0, docs: 0, bulkRequests: 0, retries: 0, taskRetries: 0, dropped: 0, deadLetterPending: 0 };
 
   function add(records: readonly KafkaRecord[]): void {
     const t = now();
@@ -120,17 +131,45 @@ export function createDispatcher(options: DispatcherOptions) {
   }
 
   function dispatch(batch: Sealed): void {
-    const { task, transferList } = packTask(batch.runs);
-    run(task, transferList).then(
+    execute(batch.runs).then(
       (result) => complete(batch, result),
-      (err: unknown) => {
-        batch.attempts++;
-        counters.taskRetries++;
-        const delay = Math.min(30_000, 100 * 2 ** Math.min(batch.attempts, 8));
-        logger.error({ err, attempt: batch.attempts, records: batch.count, retryInMs: delay }, 'worker failed a batch; running it again');
-        setTimeout(() => dispatch(batch), delay).unref();
-      },
+      (err: unknown) => logger.fatal({ err }, 'batch execution failed unexpectedly'),
     );
+  }
+
+  /**
+   * Runs records on the pool. A worker that fails (throws, crashes, runs out of memory) gets the
+   * batch again, with backoff; after `maxTaskAttempts` the batch is split in halves, each run on
+   * its own, until the record that fails a worker every time is alone. That record fails with
+   * stage `worker`, so one poison record cannot stall its partition or take the rest with it.
+   */
+  async function execute(runs: PartitionRun[]): Promise<BatchResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { task, transferList } = packTask(runs);
+        return await run(task, transferList);
+      } catch (err) {
+        counters.taskRetries++;
+        const records = runs.reduce((n, r) => n + r.records.length, 0);
+        if (attempt < maxTaskAttempts) {
+          const delay = taskBackoffMs * 2 ** (attempt - 1);
+          logger.error({ err, attempt, records, retryInMs: delay }, 'worker failed a batch; running it again');
+          await new Promise((r) => setTimeout(r, delay));
+          continue;
+        }
+        if (records === 1) {
+          const r = runs[0]?.records[0] as KafkaRecord;
+          logger.error({ err, topic: r.topic, partition: r.partition, offset: r.offset }, 'record fails every worker that processes it');
+          const reason = `worker failed ${attempt} times on this record: ${err instanceof Error ? err.message : String(err)}`;
+          return { outcomes: Uint8Array.of(Outcome.Failed), failures: [{ record: 0, stage: 'worker', reason, attempts: attempt }], stats: { docs: 0, bulkRequests: 0, bulkBytes: 0, retries: 0 } };
+        }
+        logger.error({ err, records }, 'worker keeps failing a batch; splitting it to isolate the record');
+        const [left, right] = splitRuns(runs, Math.floor(records / 2));
+        const a = await execute(left);
+        const b = await execute(right);
+        return mergeResults(a, b);
+      }
+    }
   }
 
   function complete(batch: Sealed, result: BatchResult): void {
@@ -145,30 +184,47 @@ export function createDispatcher(options: DispatcherOptions) {
     let i = 0;
     batch.runs.forEach((run, k) => {
       let failedAt: number | undefined;
+      const parked: Array<Promise<void>> = [];
       for (const record of run.records) {
         const outcome = result.outcomes[i];
         if (outcome === Outcome.Indexed) counters.indexed++;
         else if (outcome === Outcome.Skipped) counters.skipped++;
         else {
           counters.failed++;
-          failedAt ??= record.offset;
           const failure = failures.get(i) ?? { record: i, stage: 'index' as const, reason: 'no outcome reported' };
-          options.onFailed(record, failure);
+          const fate = failedAt === undefined ? options.onFailed(record, failure) : 'block';
+          if (fate === 'block') failedAt ??= record.offset;
+          else if (fate !== 'done') parked.push(fate);
         }
         i++;
       }
-      const n = (inFlightByTp.get(run.tp) ?? 1) - 1;
-      if (n === 0) inFlightByTp.delete(run.tp);
-      else inFlightByTp.set(run.tp, n);
-      const seg = batch.segments[k];
-      if (!seg) return;
-      const moved = tracker.complete(run.tp, seg, failedAt);
-      if (moved !== undefined) options.onCommittable(run.tp, moved);
+      const finish = (): void => {
+        const n = (inFlightByTp.get(run.tp) ?? 1) - 1;
+        if (n === 0) inFlightByTp.delete(run.tp);
+        else inFlightByTp.set(run.tp, n);
+        const seg = batch.segments[k];
+        if (seg) {
+          const moved = tracker.complete(run.tp, seg, failedAt);
+          if (moved !== undefined) options.onCommittable(run.tp, moved);
+        }
+        notifySettled();
+      };
+      if (parked.length === 0) finish();
+      else {
+        counters.deadLetterPending += parked.length;
+        void Promise.all(parked).then(() => {
+          counters.deadLetterPending -= parked.length;
+          finish();
+        });
+      }
     });
+    notifySettled();
+    pump();
+  }
 
+  function notifySettled(): void {
     for (const listener of [...settleListeners]) listener();
     options.onSettled?.();
-    pump();
   }
 
   /**
@@ -204,7 +260,7 @@ export function createDispatcher(options: DispatcherOptions) {
     pending = new BatchBuilder();
     queue.length = 0;
     queuedBytes = 0;
-    return settle(() => inFlight.size === 0, deadlineMs);
+    return settle(() => inFlight.size === 0 && counters.deadLetterPending === 0, deadlineMs);
   }
 
   /** Resolves true once `done()` holds (checked at each completion), false at the deadline. */
@@ -236,7 +292,7 @@ export function createDispatcher(options: DispatcherOptions) {
     inFlight: (): number => inFlight.size,
     inFlightBytes: (): number => inFlightBytes,
     queued: (): number => queue.length,
-    idle: (): boolean => pending.count === 0 && queue.length === 0 && inFlight.size === 0,
+    idle: (): boolean => pending.count === 0 && queue.length === 0 && inFlight.size === 0 && counters.deadLetterPending === 0,
     close(): void {
       if (linger !== undefined) clearTimeout(linger);
       linger = undefined;
@@ -245,3 +301,34 @@ export function createDispatcher(options: DispatcherOptions) {
 }
 
 export type Dispatcher = ReturnType<typeof createDispatcher>;
+
+/** The first `count` records of the runs, and the rest; partition grouping and order are kept. */
+export function splitRuns(runs: readonly PartitionRun[], count: number): [PartitionRun[], PartitionRun[]] {
+  const left: PartitionRun[] = [];
+  const right: PartitionRun[] = [];
+  let seen = 0;
+  for (const run of runs) {
+    const take = Math.max(0, Math.min(run.records.length, count - seen));
+    if (take > 0) left.push({ ...run, records: run.records.slice(0, take) });
+    if (take < run.records.length) right.push({ ...run, records: run.records.slice(take) });
+    seen += run.records.length;
+  }
+  return [left, right];
+}
+
+/** The result of two consecutive parts of a batch, as if it had run whole. */
+export function mergeResults(a: BatchResult, b: BatchResult): BatchResult {
+  const outcomes = new Uint8Array(a.outcomes.length + b.outcomes.length);
+  outcomes.set(a.outcomes);
+  outcomes.set(b.outcomes, a.outcomes.length);
+  return {
+    outcomes,
+    failures: [...a.failures, ...b.failures.map((f) => ({ ...f, record: f.record + a.outcomes.length }))],
+    stats: {
+      docs: a.stats.docs + b.stats.docs,
+      bulkRequests: a.stats.bulkRequests + b.stats.bulkRequests,
+      bulkBytes: a.stats.bulkBytes + b.stats.bulkBytes,
+      retries: a.stats.retries + b.stats.retries,
+    },
+  };
+}

@@ -14,15 +14,18 @@ export interface EncodedBatch {
   docStarts: Uint32Array;
   /** Record (index in the task) each document came from. */
   docRecords: Int32Array;
+  /** 1 where the document is a delete (an action line with no source). */
+  docDeletes: Uint8Array;
 }
 
-export type OpType = 'index' | 'create';
+export type OpType = 'index' | 'create' | 'delete';
 
 export class NdjsonEncoder {
   #buf: Buffer;
   #len = 0;
   #starts: number[] = [];
   #records: number[] = [];
+  #deletes: number[] = [];
 
   constructor(initialBytes = 1 << 20) {
     this.#buf = Buffer.allocUnsafe(initialBytes);
@@ -44,11 +47,23 @@ export class NdjsonEncoder {
     this.#buf[this.#len++] = 0x0a;
   }
 
+  /** A delete: the action line alone. */
+  appendDelete(action: string, record: number): void {
+    this.#ensure((action.length + 1) * 3);
+    this.#deletes.push(this.#records.length);
+    this.#starts.push(this.#len);
+    this.#records.push(record);
+    this.#len += this.#buf.write(action, this.#len, 'utf8');
+    this.#buf[this.#len++] = 0x0a;
+  }
+
   finish(): EncodedBatch {
     const docStarts = new Uint32Array(this.#starts.length + 1);
     docStarts.set(this.#starts);
     docStarts[this.#starts.length] = this.#len;
-    return { buffer: this.#buf.subarray(0, this.#len), docStarts, docRecords: Int32Array.from(this.#records) };
+    const docDeletes = new Uint8Array(this.#records.length);
+    for (const d of this.#deletes) docDeletes[d] = 1;
+    return { buffer: this.#buf.subarray(0, this.#len), docStarts, docRecords: Int32Array.from(this.#records), docDeletes };
   }
 
   #ensure(extra: number): void {

@@ -5,12 +5,22 @@ import type { OpType } from './encoder.js';
  * What to do with each failure, decided by HTTP status and Elasticsearch `error.type`, never by
  * message text. Pure functions: the sink applies them, tests call them directly.
  */
-export type ItemVerdict = 'ok' | 'retry' | 'reject';
+export type ItemVerdict = 'ok' | 'retry' | 'halt' | 'reject';
+
+/**
+ * Failures no record can cause and no retry soon cures: credentials, permissions, a blocked
+ * cluster or index (read-only, flood stage), a missing index that may not be auto-created. They
+ * halt the pipeline until an operator fixes them; they never drop or dead-letter a record.
+ */
+const HALT_TYPES = new Set(['cluster_block_exception', 'index_not_found_exception', 'security_exception', 'index_closed_exception']);
 
 export function classifyItem(status: number, errorType: string | undefined, opType: OpType): ItemVerdict {
   if (status >= 200 && status < 300) return 'ok';
   // `create` of a document that is already there: a replay of a record indexed before.
   if (status === 409 && opType === 'create') return 'ok';
+  // Deleting a document that is not there: the tombstone's work is done.
+  if (status === 404 && opType === 'delete' && errorType === undefined) return 'ok';
+  if (status === 401 || status === 403 || (errorType !== undefined && HALT_TYPES.has(errorType))) return 'halt';
   if (status === 429 || errorType === 'es_rejected_execution_exception') return 'retry';
   if (status >= 500) return 'retry';
   return 'reject';
@@ -19,6 +29,8 @@ export function classifyItem(status: number, errorType: string | undefined, opTy
 export interface RequestFailure {
   /** Retrying the same request can succeed (overload, outage, timeout). */
   retry: boolean;
+  /** Only an operator can fix it: retry without limit and halt the pipeline meanwhile. */
+  halt: boolean;
   /** The body is too large for the server: send it in halves. */
   split: boolean;
   status?: number;
@@ -27,9 +39,9 @@ export interface RequestFailure {
 }
 
 /**
- * A failure of the whole `_bulk` request. Nothing is dropped here: overload, timeouts, lost
- * connections, 5xx and also authentication failures and cluster blocks are retried with backoff
- * (they need an operator, not a new record), bounded only by `errors.maxRetries`.
+ * A failure of the whole `_bulk` request. Overload, timeouts, lost connections and 5xx are retried
+ * with backoff, bounded by `errors.maxRetries`; authentication failures and cluster blocks halt
+ * (retried without limit). Nothing is dropped.
  */
 export function classifyRequestError(err: unknown): RequestFailure {
   if (err instanceof errors.ResponseError) {
@@ -37,16 +49,17 @@ export function classifyRequestError(err: unknown): RequestFailure {
     const body = err.body as { error?: { type?: string; reason?: string } } | undefined;
     const errorType = body?.error?.type;
     const reason = body?.error?.reason ?? err.message;
-    if (status === 413) return { retry: true, split: true, status, reason: 'request body too large' };
-    const out: RequestFailure = { retry: status !== 400, split: false, status, reason };
+    if (status === 413) return { retry: true, halt: false, split: true, status, reason: 'request body too large' };
+    const halt = status === 401 || status === 403 || (errorType !== undefined && HALT_TYPES.has(errorType));
+    const out: RequestFailure = { retry: halt || status !== 400, halt, split: false, status, reason };
     if (errorType !== undefined) out.errorType = errorType;
     return out;
   }
-  if (err instanceof errors.TimeoutError) return { retry: true, split: false, reason: 'request timed out' };
+  if (err instanceof errors.TimeoutError) return { retry: true, halt: false, split: false, reason: 'request timed out' };
   if (err instanceof errors.ConnectionError || err instanceof errors.NoLivingConnectionsError) {
-    return { retry: true, split: false, reason: `connection failed: ${err.message}` };
+    return { retry: true, halt: false, split: false, reason: `connection failed: ${err.message}` };
   }
-  return { retry: true, split: false, reason: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+  return { retry: true, halt: false, split: false, reason: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
 }
 
 /** Exponential backoff with equal jitter: half the step fixed, half random, capped. */

@@ -2,6 +2,7 @@ import type { Client } from '@elastic/elasticsearch';
 import type { Logger } from 'pino';
 import type { EncodedBatch, OpType } from './encoder.js';
 import { buildRequests, subsetRequest, type BulkRequest } from './request-builder.js';
+import type { HaltMonitor } from './halt.js';
 import { backoffDelay, classifyItem, classifyRequestError, mayRetry } from './retry-policy.js';
 import type { Semaphore } from './semaphore.js';
 import { sendBulk, type ItemResult } from './service.js';
@@ -10,6 +11,7 @@ export interface DocFailure {
   status?: number;
   errorType?: string;
   reason: string;
+  attempts?: number;
 }
 
 /** Final result per document of a batch: `failures[d]` is set for each document not indexed. */
@@ -27,6 +29,7 @@ export interface BulkSinkOptions {
   bulkMaxBytes: number;
   retry: { maxRetries: number; backoffMs: number; maxBackoffMs: number };
   semaphore: Semaphore;
+  halts: HaltMonitor;
   logger: Logger;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -38,7 +41,7 @@ export interface BulkSinkOptions {
  * outcome.
  */
 export function createBulkSink(options: BulkSinkOptions) {
-  const { client, headers, opType, retry, semaphore, logger } = options;
+  const { client, headers, opType, retry, semaphore, halts, logger } = options;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
 
   async function index(batch: EncodedBatch): Promise<SinkResult> {
@@ -47,67 +50,90 @@ export function createBulkSink(options: BulkSinkOptions) {
     return result;
   }
 
+  /**
+   * Sends one request until every document in it has a final outcome. Retryable failures count
+   * against `errors.maxRetries`; halting ones (auth, blocks) are retried without limit while the
+   * worker reports the pipeline halted.
+   */
   async function deliver(batch: EncodedBatch, first: BulkRequest, result: SinkResult): Promise<void> {
     let request = first;
     let attempt = 0;
-    for (;;) {
-      let items: ItemResult[] | undefined;
-      await semaphore.acquire();
-      try {
-        result.bulkRequests++;
-        result.bulkBytes += request.body.length;
-        items = await sendBulk(client, request.body, request.docs.length, headers);
-      } catch (err) {
-        const failure = classifyRequestError(err);
-        if (failure.split && request.docs.length > 1) {
-          const half = request.docs.length >> 1;
+    let halted = false;
+    const setHalted = (on: boolean, failure?: { status?: number | undefined; errorType?: string | undefined; reason: string }): void => {
+      if (on && !halted && failure) halts.enter(failure);
+      if (!on && halted) halts.leave();
+      halted = on;
+    };
+    try {
+      for (;;) {
+        let items: ItemResult[] | undefined;
+        await semaphore.acquire();
+        try {
+          result.bulkRequests++;
+          result.bulkBytes += request.body.length;
+          items = await sendBulk(client, request.body, request.docs.length, headers);
+        } catch (err) {
           semaphore.release();
-          await Promise.all([
-            deliver(batch, subsetRequest(batch, request.docs.subarray(0, half)), result),
-            deliver(batch, subsetRequest(batch, request.docs.subarray(half)), result),
-          ]);
-          return;
+          const failure = classifyRequestError(err);
+          if (failure.split && request.docs.length > 1) {
+            const half = request.docs.length >> 1;
+            setHalted(false);
+            await Promise.all([
+              deliver(batch, subsetRequest(batch, request.docs.subarray(0, half)), result),
+              deliver(batch, subsetRequest(batch, request.docs.subarray(half)), result),
+            ]);
+            return;
+          }
+          if (failure.halt) {
+            setHalted(true, failure);
+          } else if (!failure.retry || failure.split || !mayRetry(attempt, retry.maxRetries)) {
+            for (const d of request.docs) result.failures.set(d, { ...failure, attempts: attempt + 1 });
+            return;
+          }
+          logger.warn({ status: failure.status, errorType: failure.errorType, reason: failure.reason, attempt, docs: request.docs.length }, 'bulk request failed; retrying');
+          await sleep(backoffDelay(attempt++, retry.backoffMs, retry.maxBackoffMs));
+          result.retries++;
+          continue;
         }
         semaphore.release();
-        if (!failure.retry || failure.split || !mayRetry(attempt, retry.maxRetries)) {
-          for (const d of request.docs) result.failures.set(d, failure);
-          return;
+        if (items === undefined) return;
+
+        const again: number[] = [];
+        let haltedBy: ItemResult | undefined;
+        let retriedBy: ItemResult | undefined;
+        for (let k = 0; k < items.length; k++) {
+          const item = items[k] as ItemResult;
+          const doc = request.docs[k] as number;
+          const verdict = classifyItem(item.status, item.errorType, batch.docDeletes[doc] === 1 ? 'delete' : opType);
+          if (verdict === 'ok') continue;
+          if (verdict === 'halt') {
+            again.push(doc);
+            haltedBy ??= item;
+          } else if (verdict === 'retry' && mayRetry(attempt, retry.maxRetries)) {
+            again.push(doc);
+            retriedBy ??= item;
+          } else {
+            result.failures.set(doc, toFailure(item, attempt + 1));
+          }
         }
-        logger.warn({ status: failure.status, errorType: failure.errorType, reason: failure.reason, attempt, docs: request.docs.length }, 'bulk request failed; retrying');
+        setHalted(haltedBy !== undefined, haltedBy && { status: haltedBy.status, errorType: haltedBy.errorType, reason: haltedBy.reason ?? `status ${haltedBy.status}` });
+        if (again.length === 0) return;
+        const cause = haltedBy ?? retriedBy;
+        logger.debug({ status: cause?.status, errorType: cause?.errorType, items: again.length, attempt }, 'retrying bulk items');
         await sleep(backoffDelay(attempt++, retry.backoffMs, retry.maxBackoffMs));
         result.retries++;
-        continue;
+        request = subsetRequest(batch, Int32Array.from(again));
       }
-      semaphore.release();
-      if (items === undefined) return;
-
-      const again: number[] = [];
-      let lastRetryable: ItemResult | undefined;
-      for (let k = 0; k < items.length; k++) {
-        const item = items[k] as ItemResult;
-        const doc = request.docs[k] as number;
-        const verdict = classifyItem(item.status, item.errorType, opType);
-        if (verdict === 'ok') continue;
-        if (verdict === 'retry' && mayRetry(attempt, retry.maxRetries)) {
-          again.push(doc);
-          lastRetryable = item;
-        } else {
-          result.failures.set(doc, toFailure(item));
-        }
-      }
-      if (again.length === 0) return;
-      logger.debug({ status: lastRetryable?.status, errorType: lastRetryable?.errorType, items: again.length, attempt }, 'retrying bulk items');
-      await sleep(backoffDelay(attempt++, retry.backoffMs, retry.maxBackoffMs));
-      result.retries++;
-      request = subsetRequest(batch, Int32Array.from(again));
+    } finally {
+      setHalted(false);
     }
   }
 
   return { index };
 }
 
-function toFailure(item: ItemResult): DocFailure {
-  const f: DocFailure = { status: item.status, reason: item.reason ?? `status ${item.status}` };
+function toFailure(item: ItemResult, attempts: number): DocFailure {
+  const f: DocFailure = { status: item.status, reason: item.reason ?? `status ${item.status}`, attempts };
   if (item.errorType !== undefined) f.errorType = item.errorType;
   return f;
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import pino from 'pino';
-import { createDispatcher, type DispatchLimits } from '../../../src/dispatch/dispatcher.js';
+import { createDispatcher, mergeResults, splitRuns, type DispatchLimits } from '../../../src/dispatch/dispatcher.js';
 import type { KafkaRecord } from '../../../src/dispatch/batch.js';
 import { tpKey, WatermarkTracker } from '../../../src/offsets/watermark.js';
 import { COORD_STRIDE, Outcome, type BatchResult, type BatchTask } from '../../../src/protocol.js';
@@ -31,18 +31,30 @@ function fakePool() {
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-function setup(limits: Partial<DispatchLimits> = {}) {
+async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function setup(limits: Partial<DispatchLimits> = {}, onFailed: (r: KafkaRecord) => 'done' | 'block' | Promise<void> = () => 'block', run?: (task: BatchTask) => Promise<BatchResult>) {
   const pool = fakePool();
   const tracker = new WatermarkTracker();
   const committed = new Map<string, number>();
   const failed: KafkaRecord[] = [];
   const d = createDispatcher({
-    run: pool.run,
+    run: run ?? pool.run,
     tracker,
     limits: { batchBytes: 1 << 20, batchDocs: 3, lingerMs: 5, maxInFlightBulks: 2, maxInFlightBytes: 1 << 30, ...limits },
     logger,
     onCommittable: (tp, offset) => committed.set(tp, offset),
-    onFailed: (r) => failed.push(r),
+    onFailed: (r) => {
+      failed.push(r);
+      return onFailed(r);
+    },
+    taskBackoffMs: 1,
   });
   return { pool, tracker, committed, failed, d };
 }
@@ -97,12 +109,47 @@ describe('dispatcher', () => {
     expect(d.counters.failed).to.equal(1);
   });
 
+  it('holds the watermark until a failed record is safely dead-lettered; skipped records pass', async () => {
+    let ack!: () => void;
+    const acked = new Promise<void>((r) => (ack = r));
+    const { pool, tracker, committed, d } = setup({ batchDocs: 4 }, (r) => (r.offset === 1 ? acked : 'done'));
+    tracker.assign(tpKey('t', 0));
+    d.add([0, 1, 2, 3].map((o) => rec(0, o)));
+    pool.finish(0, (offset) => (offset === 1 || offset === 2 ? Outcome.Failed : Outcome.Indexed));
+    await tick();
+    expect(committed.size).to.equal(0, 'the dead-letter write is not acknowledged yet');
+    expect(d.idle()).to.equal(false);
+    ack();
+    await tick();
+    await tick();
+    expect(committed.get(tpKey('t', 0))).to.equal(4);
+    expect(d.idle()).to.equal(true);
+  });
+
+  it('isolates a record that fails every worker, and indexes the rest of its batch', async () => {
+    const ran: number[][] = [];
+    const run = async (task: BatchTask): Promise<BatchResult> => {
+      const offsets = Array.from({ length: task.coords.length / COORD_STRIDE }, (_, r) => task.coords[r * COORD_STRIDE] as number);
+      ran.push(offsets);
+      if (offsets.includes(5)) throw new Error('worker exited with code 1');
+      return { outcomes: new Uint8Array(offsets.length).fill(Outcome.Indexed), failures: [], stats: { docs: offsets.length, bulkRequests: 1, bulkBytes: 0, retries: 0 } };
+    };
+    const failures: number[] = [];
+    const { tracker, committed, d } = setup({ batchDocs: 8 }, (r) => (failures.push(r.offset), 'done'), run);
+    tracker.assign(tpKey('t', 0));
+    d.add([0, 1, 2, 3, 4, 5, 6, 7].map((o) => rec(0, o)));
+    await waitUntil(() => committed.get(tpKey('t', 0)) === 8);
+    expect(failures).to.deep.equal([5]);
+    expect(d.counters.indexed).to.equal(7);
+    expect(ran.filter((o) => o.length === 1 && o[0] === 5)).to.have.length(3, 'the lone record is tried maxTaskAttempts times');
+  });
+
   it('runs a batch again when its worker failed, without losing it', async () => {
     const { pool, tracker, committed, d } = setup({ batchDocs: 2 });
     tracker.assign(tpKey('t', 0));
     d.add([rec(0, 0), rec(0, 1)]);
     pool.tasks[0]?.reject(new Error('worker exited'));
-    await new Promise((r) => setTimeout(r, 300));
+    await waitUntil(() => pool.tasks.length === 2);
     expect(pool.tasks).to.have.length(2);
     pool.finish(1);
     await tick();
@@ -151,5 +198,25 @@ describe('dispatcher', () => {
     pool.finish(1);
     await tick();
     expect(d.bufferedBytes()).to.equal(0);
+  });
+});
+
+describe('batch splitting', () => {
+  it('splits runs by record count, keeping partitions and order, and merges results back', () => {
+    const runs = [
+      { tp: 'a', topic: 't', partition: 0, records: [rec(0, 0), rec(0, 1), rec(0, 2)] },
+      { tp: 'b', topic: 't', partition: 1, records: [rec(1, 0), rec(1, 1)] },
+    ];
+    const [left, right] = splitRuns(runs, 4);
+    expect(left.map((r) => [r.partition, r.records.map((x) => x.offset)])).to.deep.equal([[0, [0, 1, 2]], [1, [0]]]);
+    expect(right.map((r) => [r.partition, r.records.map((x) => x.offset)])).to.deep.equal([[1, [1]]]);
+    const stats = { docs: 1, bulkRequests: 1, bulkBytes: 1, retries: 0 };
+    const merged = mergeResults(
+      { outcomes: Uint8Array.of(1, 1, 3, 1), failures: [{ record: 2, stage: 'index', reason: 'x' }], stats },
+      { outcomes: Uint8Array.of(3), failures: [{ record: 0, stage: 'worker', reason: 'y' }], stats },
+    );
+    expect(Array.from(merged.outcomes)).to.deep.equal([1, 1, 3, 1, 3]);
+    expect(merged.failures.map((f) => f.record)).to.deep.equal([2, 4]);
+    expect(merged.stats.docs).to.equal(2);
   });
 });

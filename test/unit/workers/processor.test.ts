@@ -18,6 +18,8 @@ function init(over: Partial<Omit<WorkerInit, 'index'>> & { index?: Partial<Worke
     elasticsearch: { node: ['http://127.0.0.1:1'], auth: {}, tls: { ca: undefined, rejectUnauthorized: true }, requestTimeoutMs: 1000, serverMajor: 8 },
     inputFormat: 'json',
     transform: 'none',
+    onNull: 'skip',
+    maxDocBytes: 1 << 20,
     bulkMaxBytes: 1 << 20,
     maxConcurrentBulks: 1,
     retry: { maxRetries: 0, backoffMs: 1, maxBackoffMs: 1 },
@@ -150,6 +152,29 @@ describe('batch processor (worker record path)', () => {
       ['logs-0-3-0', { x: 1, key: 'k' }],
       ['logs-0-3-1', { x: 2, key: 'k' }],
     ]);
+  });
+
+  it('fails records over maxDocBytes without sending them', async () => {
+    const { sink, sent } = captureSink();
+    const p = await createBatchProcessor(init({ maxDocBytes: 20 }), { sink, logger });
+    const result = await p.process(task([rec(0, '{"a":1}'), rec(1, JSON.stringify({ big: 'x'.repeat(50) }))]));
+    expect(Array.from(result.outcomes)).to.deep.equal([Outcome.Indexed, Outcome.Failed]);
+    expect(result.failures[0]).to.deep.include({ record: 1, stage: 'size' });
+    expect(sent).to.have.length(1);
+  });
+
+  it('tombstones: delete by key, or a failure for the dead-letter topic', async () => {
+    const del = captureSink();
+    const pd = await createBatchProcessor(init({ onNull: 'delete', index: { idStrategy: 'key' } }), { sink: del.sink, logger });
+    const r1 = await pd.process(task([rec(0, null, 'user-1'), rec(1, null, null)]));
+    expect(del.sent.map((s) => s.action)).to.deep.equal([{ delete: { _index: 'logs', _id: 'user-1' } }]);
+    expect(Array.from(r1.outcomes)).to.deep.equal([Outcome.Indexed, Outcome.Failed]);
+    expect(r1.failures[0]).to.deep.include({ record: 1, stage: 'route' });
+
+    const dl = captureSink();
+    const pq = await createBatchProcessor(init({ onNull: 'dlq' }), { sink: dl.sink, logger });
+    const r2 = await pq.process(task([rec(0, null, 'k')]));
+    expect(r2.failures).to.deep.equal([{ record: 0, stage: 'null', reason: 'null value (tombstone)' }]);
   });
 
   it('reads msgpack and text input', async () => {

@@ -12,7 +12,11 @@ describe('retry policy', () => {
     expect(classifyItem(503, 'unavailable_shards_exception', 'index')).to.equal('retry');
     expect(classifyItem(400, 'document_parsing_exception', 'index')).to.equal('reject');
     expect(classifyItem(400, 'mapper_parsing_exception', 'index')).to.equal('reject');
-    expect(classifyItem(404, 'index_not_found_exception', 'index')).to.equal('reject');
+    expect(classifyItem(404, 'index_not_found_exception', 'index')).to.equal('halt');
+    expect(classifyItem(403, 'cluster_block_exception', 'index')).to.equal('halt');
+    expect(classifyItem(429, 'cluster_block_exception', 'index')).to.equal('halt', 'flood-stage block answers 429 but no retry cures it');
+    expect(classifyItem(401, 'security_exception', 'index')).to.equal('halt');
+    expect(classifyItem(404, undefined, 'delete')).to.equal('ok');
   });
 
   it('retries overload, outages, timeouts and lost connections; splits on 413', () => {
@@ -20,7 +24,9 @@ describe('retry policy', () => {
       new errors.ResponseError({ statusCode, body: type ? { error: { type, reason: `${type} happened` } } : undefined, headers: {}, warnings: null, meta: {} as never });
     expect(classifyRequestError(response(429, 'es_rejected_execution_exception'))).to.deep.include({ retry: true, split: false, status: 429 });
     expect(classifyRequestError(response(503))).to.deep.include({ retry: true, status: 503 });
-    expect(classifyRequestError(response(401, 'security_exception'))).to.deep.include({ retry: true, errorType: 'security_exception' });
+    expect(classifyRequestError(response(401, 'security_exception'))).to.deep.include({ retry: true, halt: true, errorType: 'security_exception' });
+    expect(classifyRequestError(response(403, 'cluster_block_exception'))).to.deep.include({ halt: true });
+    expect(classifyRequestError(response(503))).to.deep.include({ halt: false });
     expect(classifyRequestError(response(413))).to.deep.include({ retry: true, split: true });
     expect(classifyRequestError(response(400, 'parse_exception'))).to.deep.include({ retry: false, errorType: 'parse_exception' });
     expect(classifyRequestError(new errors.TimeoutError('slow'))).to.deep.include({ retry: true });

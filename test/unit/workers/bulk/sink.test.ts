@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createClient } from '../../../../src/elasticsearch.js';
 import { actionLine, NdjsonEncoder } from '../../../../workers/bulk/encoder.js';
+import { HaltMonitor } from '../../../../workers/bulk/halt.js';
 import { Semaphore } from '../../../../workers/bulk/semaphore.js';
+import type { WorkerSignal } from '../../../../src/protocol.js';
 import { createBulkSink } from '../../../../workers/bulk/sink.js';
 
 type Handler = (ids: string[], req: IncomingMessage) => { status: number; body: unknown };
@@ -36,7 +38,7 @@ function batch(n: number) {
 
 const ok = (ids: string[]) => ({ status: 200, body: { errors: false, items: ids.map(() => ({ index: { status: 201 } })) } });
 
-function sinkFor(url: string, over: { maxRetries?: number; bulkMaxBytes?: number; opType?: 'index' | 'create' } = {}) {
+function sinkFor(url: string, over: { maxRetries?: number; bulkMaxBytes?: number; opType?: 'index' | 'create'; signals?: WorkerSignal[] } = {}) {
   return createBulkSink({
     client: createClient({ node: [url], auth: {}, tls: { ca: undefined, rejectUnauthorized: true }, requestTimeoutMs: 5000 }, 4),
     headers: undefined,
@@ -44,6 +46,7 @@ function sinkFor(url: string, over: { maxRetries?: number; bulkMaxBytes?: number
     bulkMaxBytes: over.bulkMaxBytes ?? 1 << 20,
     retry: { maxRetries: over.maxRetries ?? -1, backoffMs: 1, maxBackoffMs: 5 },
     semaphore: new Semaphore(2),
+    halts: new HaltMonitor(7, (sig) => over.signals?.push(sig)),
     logger: pino({ level: 'silent' }),
   });
 }
@@ -85,7 +88,7 @@ describe('bulk sink (against a real HTTP server)', () => {
     }));
     server = es.server;
     const result = await sinkFor(es.url).index(batch(4));
-    expect([...result.failures.entries()]).to.deep.equal([[2, { status: 400, errorType: 'document_parsing_exception', reason: 'failed to parse' }]]);
+    expect([...result.failures.entries()]).to.deep.equal([[2, { status: 400, errorType: 'document_parsing_exception', reason: 'failed to parse', attempts: 1 }]]);
     expect(es.requests).to.have.length(1);
   });
 
@@ -122,12 +125,40 @@ describe('bulk sink (against a real HTTP server)', () => {
     expect(result.bulkRequests).to.equal(4);
   });
 
+  it('halts on a cluster block or an auth failure, retries without limit, and resumes once accepted', async () => {
+    let round = 0;
+    const es = await fakeElasticsearch((ids) => {
+      round++;
+      if (round === 1) return { status: 200, body: { errors: true, items: ids.map(() => ({ index: { status: 403, error: { type: 'cluster_block_exception', reason: 'index [i] blocked by: [FORBIDDEN/5/index read-only (api)]' } } })) } };
+      if (round <= 4) return { status: 401, body: { error: { type: 'security_exception', reason: 'unable to authenticate' } } };
+      return ok(ids);
+    });
+    server = es.server;
+    const signals: WorkerSignal[] = [];
+    const result = await sinkFor(es.url, { maxRetries: 1, signals }).index(batch(3));
+    expect(result.failures.size).to.equal(0, 'halting failures never drop a document, whatever maxRetries says');
+    expect(es.requests).to.have.length(5);
+    expect(signals).to.deep.equal([
+      { kind: 'halt', threadId: 7, status: 403, errorType: 'cluster_block_exception', reason: 'index [i] blocked by: [FORBIDDEN/5/index read-only (api)]' },
+      { kind: 'resume', threadId: 7 },
+    ]);
+  });
+
+  it('counts a delete of a missing document as done', async () => {
+    const es = await fakeElasticsearch((ids) => ({ status: 200, body: { errors: true, items: ids.map(() => ({ delete: { status: 404 } })) } }));
+    server = es.server;
+    const enc = new NdjsonEncoder();
+    enc.appendDelete(actionLine('delete', 'i', 'gone'), 0);
+    const result = await sinkFor(es.url).index(enc.finish());
+    expect(result.failures.size).to.equal(0);
+  });
+
   it('gives up after maxRetries and reports every document of the request', async () => {
     const es = await fakeElasticsearch(() => ({ status: 503, body: { error: { type: 'x', reason: 'down' } } }));
     server = es.server;
     const result = await sinkFor(es.url, { maxRetries: 2 }).index(batch(2));
     expect(es.requests).to.have.length(3);
-    expect(result.failures.get(0)).to.deep.include({ status: 503, reason: 'down' });
+    expect(result.failures.get(0)).to.deep.include({ status: 503, reason: 'down', attempts: 3 });
     expect(result.failures.size).to.equal(2);
   });
 });
