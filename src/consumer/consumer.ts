@@ -54,6 +54,7 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
       'queued.max.messages.kbytes': tuning.queuedMaxKbytes,
       'fetch.queue.backoff.ms': 50,
       'socket.keepalive.enable': true,
+      offset_commit_cb: true,
       ...config.kafka.rdkafka,
       rebalance_cb: function (this: KafkaConsumer, err: LibrdKafkaError, assignment: TopicPartition[]) {
         // Runs on the main thread after librdkafka queued the event; librdkafka waits for the
@@ -79,12 +80,18 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
       await hooks.onRevoke(list);
       if (cooperative) consumer.incrementalUnassign(list);
       else consumer.unassign();
+      logger.info({ partitions: describe(list) }, 'partitions released');
     } else {
       logger.error({ code: err.code, message: err.message }, 'rebalance error');
     }
   }
 
   consumer.on('event.error', (err) => logger.error({ code: err.code, message: err.message }, 'kafka client error'));
+  consumer.on('offset.commit', (err: LibrdKafkaError | undefined, offsets: TopicPartitionOffset[]) => {
+    // ERR__NO_OFFSET: an auto-commit with nothing new to commit.
+    if (err && err.code !== CODES.ERRORS.ERR__NO_OFFSET) logger.warn({ code: err.code, message: err.message }, 'offset commit failed');
+    else if (!err) logger.debug({ offsets: offsets.filter((o) => o.offset >= 0).map((o) => `${o.topic}[${o.partition}]@${o.offset}`) }, 'offsets committed');
+  });
   consumer.on('event.stats', (event: { message: string }) => {
     if (!hooks.onStats) return;
     try {

@@ -1,0 +1,97 @@
+import { expect } from 'chai';
+import { count, singleShardTemplate } from '../support/elasticsearch.js';
+import { unique, waitFor } from '../support/env.js';
+import { committedOffsets } from '../support/kafka.js';
+import { countPartition, seedTopic } from '../support/data.js';
+import { localServers, services } from '../support/services.js';
+import { runToEnd, startSluice, testConfig, type SluiceProcess } from '../support/sluice.js';
+
+async function exitCode(p: SluiceProcess, timeoutMs = 240_000): Promise<number> {
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  const code = await p.exited;
+  clearTimeout(timer);
+  return code;
+}
+
+/** Every commit a member logged of a partition it did not own at that moment (assigned … released). */
+function ownershipViolations(p: SluiceProcess): string[] {
+  const owned = new Set<string>();
+  const violations: string[] = [];
+  for (const line of p.output().split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry = JSON.parse(line) as { msg?: string; partitions?: string[]; offsets?: string[] };
+    if (entry.msg === 'partitions assigned') entry.partitions?.forEach((tp) => owned.add(tp));
+    if (entry.msg === 'partitions released') entry.partitions?.forEach((tp) => owned.delete(tp));
+    if (entry.msg === 'offsets committed') {
+      for (const o of entry.offsets ?? []) if (!owned.has(o.slice(0, o.lastIndexOf('@')))) violations.push(`committed ${o} without owning it`);
+    }
+  }
+  return violations;
+}
+
+describe('faults: Kafka, signals and rebalances', function () {
+  this.timeout(600_000);
+  before(function () {
+    if (!localServers) this.skip();
+    return singleShardTemplate('fk-*');
+  });
+
+  it('the broker restarted midway → resumes; exactly N documents', async () => {
+    const topic = unique('fk-restart');
+    const N = 100_000;
+    await seedTopic(topic, 4, N);
+    const started = Date.now();
+    const p = startSluice(testConfig(topic, unique('g'), { pipeline: { workers: 1, batchDocs: 1000, maxInFlightBulks: 2 } }), ['--until-caught-up']);
+    await waitFor('a part indexed', async () => (await count(topic)) > N / 10 || undefined, 120_000, 100);
+    services('restart', 'kafka');
+    expect(await exitCode(p)).to.equal(0, p.output().slice(-3000));
+    expect(await count(topic)).to.equal(N);
+    console.log(`      broker restart scenario: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  });
+
+  it('SIGTERM midway → committed offsets equal what was indexed; a restart finishes with exactly N', async () => {
+    const topic = unique('fk-term');
+    const group = unique('g');
+    const N = 120_000;
+    const ends = await seedTopic(topic, 3, N);
+    const config = testConfig(topic, group, { pipeline: { workers: 1, batchDocs: 500, maxInFlightBulks: 2 } });
+    const p = startSluice(config);
+    await waitFor('a part indexed', async () => (await count(topic)) > N / 5 || undefined, 120_000, 100);
+    p.child.kill('SIGTERM');
+    expect(await exitCode(p, 60_000)).to.equal(0, p.output().slice(-3000));
+    const committed = await committedOffsets(group, topic, 3);
+    for (let partition = 0; partition < 3; partition++) {
+      expect(committed[partition]).to.be.below(ends[partition]!, 'stopped midway');
+      expect(await countPartition(topic, partition)).to.equal(committed[partition], `partition ${partition}: indexed = committed`);
+    }
+    await runToEnd(config);
+    expect(await count(topic)).to.equal(N);
+    expect(await committedOffsets(group, topic, 3)).to.deep.equal(ends);
+  });
+
+  it('a rebalance while bulks are in flight (a member joins, then leaves) → exactly N, and no member commits a partition it does not own', async () => {
+    const topic = unique('fk-rebalance');
+    const group = unique('g');
+    const N = 150_000;
+    const ends = await seedTopic(topic, 6, N);
+    const config = testConfig(topic, group, { pipeline: { workers: 1, batchDocs: 500, maxInFlightBulks: 2 }, log: { level: 'debug' } });
+    const a = startSluice(config);
+    await waitFor('a part indexed', async () => (await count(topic)) > N / 10 || undefined, 120_000, 100);
+    const b = startSluice(config);
+    await waitFor('the joining member gets partitions', () => b.logs('partitions assigned').length > 0 || undefined, 60_000);
+    await waitFor('a revoked partitions for b', () => a.logs('partitions revoked; finishing their batches').length > 0 || undefined, 60_000);
+    await waitFor('b indexes some', () => b.output().includes('"msg":"offsets committed"') || undefined, 60_000);
+    b.child.kill('SIGTERM');
+    expect(await exitCode(b, 60_000)).to.equal(0, b.output().slice(-3000));
+    await waitFor('every record indexed', async () => (await count(topic)) === N || undefined, 240_000, 500);
+    await waitFor('commits reach the end', async () => {
+      const c = await committedOffsets(group, topic, 6);
+      return c.every((o, p) => o === ends[p]) || undefined;
+    }, 60_000, 500);
+    a.child.kill('SIGTERM');
+    expect(await exitCode(a, 60_000)).to.equal(0);
+    expect(await count(topic)).to.equal(N);
+    expect(ownershipViolations(a)).to.deep.equal([]);
+    expect(ownershipViolations(b)).to.deep.equal([]);
+  });
+});

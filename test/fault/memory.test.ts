@@ -1,0 +1,61 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { singleShardTemplate } from '../support/elasticsearch.js';
+import { unique, waitFor } from '../support/env.js';
+import { createTopic, produce, type OutRecord } from '../support/kafka.js';
+import { startSluice, testConfig } from '../support/sluice.js';
+
+const MiB = 1024 * 1024;
+
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0) * 1024;
+}
+
+describe('faults: memory under backlog', function () {
+  this.timeout(600_000);
+  before(() => singleShardTemplate('fm-*'));
+
+  it('a backlog of millions of small records with a small budget → peak RSS below the budget plus a fixed overhead', async () => {
+    const topic = unique('fm-backlog');
+    const N = 2_000_000;
+    const budget = 32 * MiB;
+    // Node.js, two worker threads with their Elasticsearch clients, librdkafka and its prefetch
+    // queue (a quarter of the budget): measured ~170 MB at rest on this machine; generous bound.
+    const overhead = 320 * MiB;
+    await createTopic(topic, 4);
+    await produce(
+      topic,
+      (function* (): Generator<OutRecord> {
+        for (let i = 0; i < N; i++) yield { partition: i % 4, value: `{"i":${i},"level":"info","msg":"small record"}` };
+      })(),
+    );
+
+    const p = startSluice(testConfig(topic, unique('g'), { pipeline: { workers: 2, maxBufferedBytes: budget, batchBytes: '1MiB' } }));
+    const pid = p.child.pid as number;
+    let peak = 0;
+    let samples = 0;
+    const sampler = setInterval(() => {
+      try {
+        peak = Math.max(peak, rssBytes(pid));
+        samples++;
+      } catch {
+        // the process has exited
+      }
+    }, 100);
+    try {
+      await waitFor('the consumer to work through the backlog for a while', () => p.logs('partitions assigned').length > 0 || undefined, 60_000);
+      // Sampled over 45 s of draining: the budget must hold while fetching is far ahead of indexing.
+      await new Promise((r) => setTimeout(r, 45_000));
+      p.child.kill('SIGTERM');
+      expect(await p.exited).to.equal(0, p.output().slice(-2000));
+    } finally {
+      clearInterval(sampler);
+    }
+    const stopped = p.logs('stopped')[0] as { indexed: number };
+    console.log(`      peak RSS ${(peak / MiB).toFixed(0)} MiB over ${samples} samples; ${stopped.indexed.toLocaleString('en-US')} records indexed in the window`);
+    expect(stopped.indexed).to.be.greaterThan(10_000, 'the pipeline was working');
+    expect(stopped.indexed).to.be.lessThan(N, 'a backlog remained throughout');
+    expect(peak).to.be.lessThan(budget + overhead);
+  });
+});

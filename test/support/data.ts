@@ -1,0 +1,34 @@
+import { es } from './elasticsearch.js';
+import { createTopic, endOffsets, produce, type OutRecord } from './kafka.js';
+
+/**
+ * A topic of `n` JSON records spread round-robin over `partitions`; each record carries its
+ * partition and its per-partition sequence number, which on a fresh topic is its offset.
+ */
+export async function seedTopic(topic: string, partitions: number, n: number, pad = 100): Promise<number[]> {
+  await createTopic(topic, partitions);
+  const seq = new Array<number>(partitions).fill(0);
+  await produce(
+    topic,
+    (function* (): Generator<OutRecord> {
+      for (let i = 0; i < n; i++) {
+        const partition = i % partitions;
+        const s = seq[partition]!++;
+        yield { partition, key: `k-${partition}-${s}`, value: JSON.stringify({ partition, seq: s, msg: `record ${i}`, pad: 'x'.repeat(i % pad) }) };
+      }
+    })(),
+  );
+  return endOffsets(topic, partitions);
+}
+
+/** Documents of one partition whose offset is below `offset`. */
+export async function countBelow(index: string, partition: number, offset: number): Promise<number> {
+  await es.indices.refresh({ index });
+  const res = await es.count({ index, query: { bool: { filter: [{ term: { partition } }, { range: { seq: { lt: offset } } }] } } });
+  return res.count;
+}
+
+export async function countPartition(index: string, partition: number): Promise<number> {
+  await es.indices.refresh({ index });
+  return (await es.count({ index, query: { term: { partition } } })).count;
+}
