@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import pino from 'pino';
 import { createDispatcher, mergeResults, splitRuns, type DispatchLimits } from '../../../src/dispatch/dispatcher.js';
-import type { KafkaRecord } from '../../../src/dispatch/batch.js';
+import { RECORD_OVERHEAD_BYTES, type KafkaRecord } from '../../../src/dispatch/batch.js';
 import { tpKey, WatermarkTracker } from '../../../src/offsets/watermark.js';
 import { COORD_STRIDE, Outcome, type BatchResult, type BatchTask } from '../../../src/protocol.js';
 
@@ -91,7 +91,8 @@ describe('dispatcher', () => {
 
   it('batches by bytes', async () => {
     // Each record counts its bytes plus a fixed per-record overhead (its JS object).
-    const { pool, tracker, d } = setup({ batchBytes: 700, batchDocs: 1000, maxInFlightBulks: 10 });
+    const perRecord = 200 + RECORD_OVERHEAD_BYTES;
+    const { pool, tracker, d } = setup({ batchBytes: perRecord + 1, batchDocs: 1000, maxInFlightBulks: 10 });
     tracker.assign(tpKey('t', 0));
     d.add([0, 1, 2, 3, 4].map((o) => rec(0, o, 200)));
     expect(pool.tasks.map((t) => t.task.coords.length / COORD_STRIDE)).to.deep.equal([2, 2]);
