@@ -6,11 +6,13 @@ export UV_THREADPOOL_SIZE ?= 16
 NODE_STAMP := node_modules/.package-lock.json
 SERVICES   := test/services/services.sh
 
-.PHONY: help install build demo test services-up services-down services-status clean
+.PHONY: help install build demo test bench profile services-up services-down services-status clean
 
 help:
 	@echo "make demo           index a demo topic of APM logs into the local Elasticsearch"
 	@echo "make test           install, build, start the local servers, run every suite, stop the servers"
+	@echo "make bench          Sluice side by side with the usual Node.js designs and the machine's ceilings (bench/README.md)"
+	@echo "make profile        Sluice under clinic doctor and flame, and V8 CPU profiles of every thread"
 	@echo "make services-up    start the local Kafka and Elasticsearch (make services-down stops them)"
 	@echo "make build          compile TypeScript into dist/"
 
@@ -29,6 +31,12 @@ demo: build services-up
 
 test: build
 	bash test/run.sh
+
+bench: build services-up
+	node dist/bench/run.js
+
+profile: build services-up
+	node dist/bench/profile.js
 
 services-up:
 	bash $(SERVICES) up

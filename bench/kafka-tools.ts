@@ -21,17 +21,23 @@ export interface OutRecord {
 }
 
 /**
- * Produces every record (batched, lz4) and resolves once the broker acknowledged all of them.
- * `onAck` reports progress.
+ * Produces every record (batched, lz4 unless told otherwise) and resolves once the broker
+ * acknowledged all of them. `onAck` reports progress.
  */
-export async function produce(brokers: string, topic: string, records: Iterable<OutRecord>, onAck?: (acked: number) => void): Promise<number> {
+export async function produce(
+  brokers: string,
+  topic: string,
+  records: Iterable<OutRecord>,
+  onAck?: (acked: number) => void,
+  compression: 'lz4' | 'none' = 'lz4',
+): Promise<number> {
   const producer = new rdkafka.HighLevelProducer({
     'metadata.broker.list': brokers,
     'linger.ms': 20,
     'batch.num.messages': 10_000,
     'queue.buffering.max.messages': 1_000_000,
     'queue.buffering.max.kbytes': 1_048_576,
-    'compression.codec': 'lz4',
+    'compression.codec': compression,
   });
   await new Promise<void>((resolve, reject) => producer.connect({}, (err) => (err ? reject(err) : resolve())));
   producer.setPollInterval(50);

@@ -1,0 +1,43 @@
+import type { RunnerFigures } from './figures.js';
+
+/**
+ * Two bar charts side by side as one SVG: docs/s (longer is better) and CPU seconds per million
+ * documents (shorter is better), one bar per runner, Sluice's bars highlighted.
+ */
+export function chartSvg(runners: RunnerFigures[], title: string): string {
+  const rowH = 26;
+  const labelW = 190;
+  const barW = 300;
+  const gap = 40;
+  /** Room after a bar for its value. */
+  const textW = 150;
+  const top = 56;
+  const height = top + runners.length * rowH + 20;
+  const width = labelW + 2 * (barW + textW) + gap;
+  const panel = (x0: number, heading: string, value: (r: RunnerFigures) => number | undefined, digits: number): string => {
+    // A capped runner (naive-await) can be off the scale by orders of magnitude: its bar is clipped.
+    const max = Math.max(1e-9, ...runners.filter((r) => !r.capped).map((r) => value(r) ?? 0));
+    const bars = runners.map((r, i) => {
+      const v = value(r);
+      const y = top + i * rowH;
+      const w = v === undefined ? 0 : Math.min(barW, Math.max(1, (v / max) * barW));
+      const fill = r.name.startsWith('sluice') ? '#1f77b4' : '#9aa5b1';
+      const text = v === undefined ? 'n/a' : `${v.toLocaleString('en-US', { maximumFractionDigits: digits })}${v > max ? ' (off scale)' : ''}`;
+      return `<rect x="${x0}" y="${y + 4}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${fill}"/><text x="${x0 + w + 6}" y="${y + rowH / 2 + 4}">${text}</text>`;
+    });
+    return `<text x="${x0}" y="${top - 10}" font-weight="bold">${heading}</text>${bars.join('')}`;
+  };
+  const labels = runners.map((r, i) => `<text x="${labelW - 8}" y="${top + i * rowH + rowH / 2 + 4}" text-anchor="end">${escape(r.name)}</text>`);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">
+<rect width="100%" height="100%" fill="white"/>
+<text x="10" y="20" font-size="14" font-weight="bold">${escape(title)}</text>
+${labels.join('\n')}
+${panel(labelW, 'docs/s (higher is better)', (r) => r.docsPerSecond, 0)}
+${panel(labelW + barW + textW + gap, 'CPU s per million docs (lower is better)', (r) => r.cpuSecondsPerMillionDocs, 1)}
+</svg>
+`;
+}
+
+function escape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}

@@ -1,0 +1,59 @@
+import type { DataSet } from './dataset.js';
+import type { Execution } from './execute.js';
+import type { RunnerDef } from './runners/registry.js';
+
+/** Every figure the report shows for one runner, from one run. */
+export interface RunnerFigures {
+  name: string;
+  what: string;
+  sink: RunnerDef['sink'];
+  docsPerSecond: number | undefined;
+  /** Megabytes (10^6 bytes) of Kafka record values per second. */
+  mbPerSecond: number | undefined;
+  cpuSecondsPerMillionDocs: number | undefined;
+  cpuSeconds: number;
+  peakRssMB: number;
+  rssAtQuarterMB: number | undefined;
+  rssAtEndMB: number | undefined;
+  latency: { p50: number; p99: number; samples: number } | undefined;
+  correct: boolean;
+  check: string;
+  counted: number;
+  windowSeconds: number | undefined;
+  startupSeconds: number | undefined;
+  exitCode: number | null;
+  capped: boolean;
+  timedOut: boolean;
+  notes: string[];
+}
+
+const MB = 1e6;
+
+export function figuresOf(def: RunnerDef, data: DataSet, run: Execution, check: { correct: boolean; detail: string }, latency: RunnerFigures['latency']): RunnerFigures {
+  const rate = run.window && run.window.seconds > 0 ? run.window.docs / run.window.seconds : undefined;
+  const notes = [...run.notes];
+  if (run.timedOut) notes.push(`${def.name} timed out and was stopped`);
+  if (run.exitCode !== 0 && !run.capped) notes.push(`${def.name} exited with status ${run.exitCode}`);
+  return {
+    name: def.name,
+    what: def.what,
+    sink: def.sink,
+    docsPerSecond: rate,
+    mbPerSecond: rate === undefined ? undefined : (rate * data.valueBytes) / data.docs / MB,
+    cpuSecondsPerMillionDocs: run.counted > 0 ? (run.cpuSeconds / run.counted) * 1e6 : undefined,
+    cpuSeconds: run.cpuSeconds,
+    peakRssMB: run.peakRssBytes / 2 ** 20,
+    rssAtQuarterMB: run.rssAtQuarterBytes === undefined ? undefined : run.rssAtQuarterBytes / 2 ** 20,
+    rssAtEndMB: run.rssAtEndBytes === undefined ? undefined : run.rssAtEndBytes / 2 ** 20,
+    latency,
+    correct: check.correct,
+    check: check.detail,
+    counted: run.counted,
+    windowSeconds: run.window?.seconds,
+    startupSeconds: run.startupSeconds,
+    exitCode: run.exitCode,
+    capped: run.capped,
+    timedOut: run.timedOut,
+    notes,
+  };
+}

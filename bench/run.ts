@@ -1,0 +1,189 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chartSvg } from './chart.js';
+import { INDEX_SETTINGS, loadBenchConfig, type BenchConfig } from './config.js';
+import { deleteTopics, produceDataSet, produceSteadily, type DataSet } from './dataset.js';
+import { createEsAdmin, type EsAdmin } from './es-admin.js';
+import { execute, type ExecuteOptions } from './execute.js';
+import { figuresOf, type RunnerFigures } from './figures.js';
+import { createTopic } from './kafka-tools.js';
+import { startLatencyProxy } from './latency-proxy.js';
+import { describeMachine } from './machine.js';
+import { startNullSink } from './null-sink.js';
+import { createProgress } from './progress.js';
+import { markdownReport, markdownTable, type BenchResult } from './report.js';
+import { SPEC_ENV, type RunnerSpec } from './runners/protocol.js';
+import { RUNNERS, type RunnerDef } from './runners/registry.js';
+
+/**
+ * `make bench`: one data set, then every selected runner in its own process on it, one after the
+ * other, each measured from outside; then the report, its JSON and its chart in bench/results/.
+ */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const INDEX = 'sluice-bench';
+
+async function main(): Promise<void> {
+  const config = loadBenchConfig(process.env);
+  const started = performance.now();
+  const runId = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  const workDir = join(ROOT, 'bench', '.work', runId);
+  mkdirSync(workDir, { recursive: true });
+  const es = createEsAdmin(config.esNode);
+  const machine = describeMachine(await es.version());
+  const progress = createProgress();
+  say(`${config.runners.length} runners on ${config.docs.toLocaleString('en-US')} records, ${config.partitions} partitions; logs in ${workDir}`);
+
+  const topic = `sluice-bench-${runId}`;
+  progress.start('producing the data set');
+  const data = await produceDataSet(config.brokers, topic, config.docs, config.partitions, config.seed, (n) => progress.update(n, config.docs, undefined));
+  progress.done(`${config.docs.toLocaleString('en-US')} records, ${(data.valueBytes / 1e6).toFixed(1)} MB in ${data.produceSeconds.toFixed(1)} s`);
+
+  const nullSink = await startNullSink();
+  const proxy = await startLatencyProxy(config.esNode);
+  const topics = [topic];
+  const figures: RunnerFigures[] = [];
+  try {
+    for (const name of config.runners) {
+      const def = RUNNERS[name];
+      const f = await runOne(def, { config, data, es, nullSink, proxy, workDir, runId, progress, topics });
+      figures.push(f);
+    }
+  } finally {
+    await nullSink.close();
+    await proxy.close();
+    await es.delete(INDEX);
+    await deleteTopics(config.brokers, topics);
+    await es.close();
+  }
+
+  const date = new Date().toISOString().slice(0, 10);
+  const base = `${date}-${hostname()}`;
+  const resultsDir = join(ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const result: BenchResult = {
+    date,
+    machine,
+    config: { ...config, indexSettings: INDEX_SETTINGS },
+    data: { ...data, meanValueBytes: data.valueBytes / data.docs },
+    runners: figures,
+    wallSeconds: (performance.now() - started) / 1000,
+  };
+  writeFileSync(join(resultsDir, `${base}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(resultsDir, `${base}.svg`), chartSvg(figures, `Sluice bench ${date}, ${machine.host}: ${config.docs.toLocaleString('en-US')} docs, ${config.partitions} partitions`));
+  writeFileSync(join(resultsDir, `${base}.md`), markdownReport(result, `${base}.svg`));
+  process.stdout.write(`\n${markdownTable(result)}\n\n`);
+  say(`report: bench/results/${base}.md (JSON and SVG chart beside it)`);
+}
+
+interface RunContext {
+  config: BenchConfig;
+  data: DataSet;
+  es: EsAdmin;
+  nullSink: Awaited<ReturnType<typeof startNullSink>>;
+  proxy: Awaited<ReturnType<typeof startLatencyProxy>>;
+  workDir: string;
+  runId: string;
+  progress: ReturnType<typeof createProgress>;
+  /** Topics created so far, deleted at the end. */
+  topics: string[];
+}
+
+/** The backlog drain, then (for runners that can keep up) the steady-rate latency phase. */
+async function runOne(def: RunnerDef, ctx: RunContext): Promise<RunnerFigures> {
+  const { config, data, es, nullSink, progress } = ctx;
+  const sinkUrl = def.sink === 'null' ? nullSink.url : config.esNode;
+  if (def.sink === 'es') await es.recreate(INDEX);
+  nullSink.observer.reset(false);
+  const spec: RunnerSpec = {
+    brokers: config.brokers,
+    topic: data.topic,
+    partitions: data.partitions,
+    groupId: `bench-${ctx.runId}-${def.name}`,
+    esNode: sinkUrl,
+    index: INDEX,
+    expected: data.docs,
+  };
+  progress.start(def.name);
+  const run = await execute({
+    ...launch(def, spec, ctx, true),
+    expected: data.docs,
+    ...(def.sink === 'es' ? { counter: () => es.indexed(INDEX) } : def.sink === 'null' ? { counter: () => nullSink.observer.docs } : {}),
+    ...(def.capped ? { capSeconds: config.naiveCapSeconds } : {}),
+    timeoutSeconds: config.runnerTimeoutSeconds,
+    progress,
+  });
+  const check = await correctness(def, run.counted, data.docs, es, nullSink.observer.docs);
+  const rate = run.window ? Math.round(run.window.docs / run.window.seconds).toLocaleString('en-US') : '?';
+  progress.done(`${rate} docs/s, ${run.cpuSeconds.toFixed(1)} CPU s, peak RSS ${Math.round(run.peakRssBytes / 2 ** 20)} MB, ${check.detail}`);
+
+  let latency: RunnerFigures['latency'];
+  if (def.latency && config.latencyRate > 0) latency = await latencyPhase(def, ctx);
+  if (def.sink === 'es') await es.delete(INDEX);
+  return figuresOf(def, data, run, check, latency);
+}
+
+async function latencyPhase(def: RunnerDef, ctx: RunContext): Promise<RunnerFigures['latency']> {
+  const { config, es, nullSink, proxy, progress } = ctx;
+  const topic = `sluice-bench-${ctx.runId}-latency-${def.name}`;
+  await createTopic(config.brokers, topic, config.partitions);
+  ctx.topics.push(topic);
+  if (def.sink === 'es') await es.recreate(INDEX);
+  const observer = def.sink === 'null' ? nullSink.observer : proxy.observer;
+  observer.reset(true);
+  const expected = config.latencyRate * config.latencySeconds;
+  const spec: RunnerSpec = {
+    brokers: config.brokers,
+    topic,
+    partitions: config.partitions,
+    groupId: `bench-${ctx.runId}-${def.name}-latency`,
+    esNode: def.sink === 'null' ? nullSink.url : proxy.url,
+    index: INDEX,
+    expected,
+  };
+  progress.start(`${def.name} latency`);
+  const run = await execute({
+    ...launch(def, spec, ctx, false),
+    expected,
+    counter: () => observer.docs,
+    onReady: async () => {
+      await produceSteadily(config.brokers, topic, config.partitions, config.latencyRate, config.latencySeconds, config.seed + 1);
+    },
+    timeoutSeconds: config.latencySeconds + 90,
+    progress,
+  });
+  const p = observer.percentiles();
+  progress.done(p ? `p50 ${Math.round(p.p50)} ms, p99 ${Math.round(p.p99)} ms over ${p.samples.toLocaleString('en-US')} docs` : `no latency samples (${run.counted} docs)`);
+  observer.reset(false);
+  return p;
+}
+
+function launch(def: RunnerDef, spec: RunnerSpec, ctx: RunContext, untilDone: boolean): Pick<ExecuteOptions, 'label' | 'args' | 'env' | 'ipc' | 'readyLine' | 'logFile'> {
+  const cmd = def.command(spec, ctx.workDir, untilDone);
+  return {
+    label: def.name,
+    args: cmd.args,
+    ipc: cmd.ipc,
+    ...(cmd.readyLine ? { readyLine: cmd.readyLine } : {}),
+    env: { ...process.env, UV_THREADPOOL_SIZE: process.env['UV_THREADPOOL_SIZE'] ?? '16', [SPEC_ENV]: JSON.stringify(spec) },
+    logFile: join(ctx.workDir, `${spec.groupId}.log`),
+  };
+}
+
+/** Every record consumed is indexed exactly once: Elasticsearch's count, or the sink's. */
+async function correctness(def: RunnerDef, counted: number, docs: number, es: EsAdmin, nullDocs: number): Promise<{ correct: boolean; detail: string }> {
+  const expected = def.capped ? counted : docs;
+  const got = def.sink === 'es' ? await es.count(INDEX) : def.sink === 'null' ? nullDocs : counted;
+  const where = def.sink === 'es' ? 'Elasticsearch count' : def.sink === 'null' ? 'null sink count' : 'records read';
+  return { correct: got === expected, detail: `${where} ${got.toLocaleString('en-US')} of ${expected.toLocaleString('en-US')}${def.capped ? ' indexed within the cap' : ''}` };
+}
+
+function say(line: string): void {
+  process.stderr.write(`[bench] ${line}\n`);
+}
+
+main().catch((err: unknown) => {
+  say(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exitCode = 1;
+});
