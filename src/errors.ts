@@ -34,12 +34,6 @@ export class ConfigErrors extends SluiceError {
   }
 }
 
-/** Elasticsearch could not be reached or refused the connection at startup. */
-export class ElasticsearchUnavailableError extends SluiceError {
-  override readonly code = 'SLUICE_ES_UNAVAILABLE';
-  override readonly retriable = true;
-}
-
 /** The Elasticsearch server is of a version Sluice does not speak to. */
 export class UnsupportedServerError extends SluiceError {
   override readonly code = 'SLUICE_ES_UNSUPPORTED';

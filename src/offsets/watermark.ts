@@ -108,10 +108,6 @@ export class WatermarkTracker {
     for (let i = p.head; i < p.segments.length; i++) if (!(p.segments[i] as Segment).done) n++;
     return n;
   }
-
-  partitions(): string[] {
-    return [...this.#partitions.keys()];
-  }
 }
 
 /** `topic`/`partition` ↔ the map key used throughout the main thread. */
