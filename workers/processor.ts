@@ -3,7 +3,7 @@ import { compatHeaders, createClient } from '../src/elasticsearch.js';
 import { parseIdStrategy, type IdStrategy } from '../src/config/schema.js';
 import { COORD_STRIDE, INDEX_STRIDE, NULL_REF, Outcome, type BatchResult, type BatchTask, type RecordFailure, type WorkerInit, type WorkerSignal } from '../src/protocol.js';
 import { createDecoder } from './decode.js';
-import { actionLine, NdjsonEncoder } from './bulk/encoder.js';
+import { actionLine, createActionLines, NdjsonEncoder } from './bulk/encoder.js';
 import { HaltMonitor } from './bulk/halt.js';
 import { Semaphore } from './bulk/semaphore.js';
 import { createBulkSink } from './bulk/sink.js';
@@ -27,6 +27,7 @@ export async function createBatchProcessor(
   const ids = parseIdStrategy(init.index.idStrategy);
   const op = init.index.opType;
   const timestampPath = init.index.timestampField.split('.');
+  const actionFor = createActionLines(op);
   const sink =
     deps.sink ??
     createBulkSink({
@@ -159,7 +160,7 @@ export async function createBatchProcessor(
           }
         }
         const suffix = many && id !== undefined ? `-${j}` : '';
-        encoder.append(actionLine(op, router.name(topic, partition, time), id === undefined ? undefined : id + suffix), source, record);
+        encoder.append(actionFor(router.name(topic, partition, time), id === undefined ? undefined : id + suffix), source, record);
       }
       return undefined;
     }

@@ -74,6 +74,22 @@ export class NdjsonEncoder {
   }
 }
 
+/**
+ * `actionLine` for one op type, remembering the action's prefix for the last index name: documents
+ * of a batch nearly always go to the same index, so its name is escaped once instead of per document.
+ */
+export function createActionLines(op: OpType): (index: string, id: string | undefined) => string {
+  let lastIndex: string | undefined;
+  let prefix = '';
+  return (index, id) => {
+    if (index !== lastIndex) {
+      lastIndex = index;
+      prefix = `{"${op}":{"_index":${JSON.stringify(index)}`;
+    }
+    return id === undefined ? `${prefix}}}` : `${prefix},"_id":${JSON.stringify(id)}}}`;
+  };
+}
+
 /** `{"index":{"_index":"logs","_id":"t-0-42"}}`; without an id Elasticsearch generates one. */
 export function actionLine(op: OpType, index: string, id: string | undefined): string {
   return id === undefined

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { actionLine, NdjsonEncoder } from '../../../../workers/bulk/encoder.js';
+import { actionLine, createActionLines, NdjsonEncoder } from '../../../../workers/bulk/encoder.js';
 import { buildRequests, subsetRequest } from '../../../../workers/bulk/request-builder.js';
 
 function lines(buf: Buffer): string[] {
@@ -77,5 +77,20 @@ describe('request builder', () => {
     const ls = lines(r.body);
     expect(ls.map((l) => JSON.parse(l).index?._id).filter(Boolean)).to.deep.equal(['001', '003']);
     expect(Array.from(r.docs)).to.deep.equal([1, 3]);
+  });
+
+  it('builds the same action lines with a cached index prefix', () => {
+    for (const op of ['index', 'create'] as const) {
+      const action = createActionLines(op);
+      const cases: Array<[string, string | undefined]> = [
+        ['logs', 't-0-1'],
+        ['logs', 't-0-2'],
+        ['logs', undefined],
+        ['logs-2026.11.22', 'id "quoted"\n'],
+        ['logs', 'ü-1'],
+        ['logs', 't-0-3'],
+      ];
+      for (const [index, id] of cases) expect(action(index, id)).to.equal(actionLine(op, index, id));
+    }
   });
 });

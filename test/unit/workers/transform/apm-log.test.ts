@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { createApmLogTransform, flattenLabels } from '../../../../workers/transform/apm-log.js';
+import { cachedIsoClock, createApmLogTransform, createIsoTimestamp, flattenLabels, toIsoTimestamp } from '../../../../workers/transform/apm-log.js';
 
 const base = {
   service_name: 'checkout',
@@ -44,5 +44,60 @@ describe('apm-log transform', () => {
   it('flattens nested labels to a string map', () => {
     expect(flattenLabels({ a: { b: { c: 1 } }, list: [1, 'x'], flag: false, gone: null })).to.deep.equal({ 'a.b.c': '1', list: '[1,"x"]', flag: 'false' });
     expect(flattenLabels('plain')).to.deep.equal({ value: 'plain' });
+  });
+
+  it('keeps a __proto__ field as data, in the document and in labels', () => {
+    const value = JSON.parse('{"__proto__":{"x":1},"message":"m","labels":{"__proto__":"p"}}') as Record<string, unknown>;
+    const out = apm(record(value));
+    expect(Object.getPrototypeOf(out)).to.equal(Object.prototype);
+    expect(Object.hasOwn(out, '__proto__')).to.equal(true);
+    expect(JSON.stringify(out)).to.contain('"__proto__":{"x":1}');
+    expect(JSON.stringify(out['labels'])).to.equal('{"__proto__":"p"}');
+  });
+});
+
+describe('cachedIsoClock', () => {
+  it('gives new Date(ms).toISOString() of the current millisecond, formatting each millisecond once', () => {
+    let ms = Date.UTC(2026, 10, 22, 3, 4, 5, 6);
+    const clock = cachedIsoClock(() => ms);
+    const first = clock();
+    expect(first).to.equal('2026-11-22T03:04:05.006Z');
+    expect(clock()).to.equal(first);
+    ms += 1;
+    expect(clock()).to.equal('2026-11-22T03:04:05.007Z');
+  });
+});
+
+describe('createIsoTimestamp', () => {
+  it('agrees with toIsoTimestamp on canonical, non-canonical and invalid values', () => {
+    const iso = createIsoTimestamp();
+    const values: unknown[] = [
+      '2026-11-21T10:00:00.123Z',
+      '2026-11-21T10:59:59.999Z',
+      '2026-11-21T10:60:00.000Z',
+      '2026-11-21T10:00:60.000Z',
+      '2026-11-21T10:0a:00.000Z',
+      '2026-11-21T10:00:00.12xZ',
+      '2026-11-21T10:00:00.123+',
+      '2026-11-21T10:00:00+01:00',
+      '2026-11-21T11:30:00.000Z',
+      '2026-02-30T10:00:00.000Z',
+      '2026-02-28T24:00:00.000Z',
+      '2026-11-21',
+      '1795316818743',
+      1795316818743,
+      '',
+      'yesterday-ish',
+      true,
+      null,
+    ];
+    for (const v of [...values, ...values]) expect(iso(v), String(v)).to.equal(toIsoTimestamp(v));
+  });
+
+  it('returns a canonical string of an hour already seen as it is', () => {
+    const iso = createIsoTimestamp();
+    expect(iso('2026-11-21T10:00:00.000Z')).to.equal('2026-11-21T10:00:00.000Z');
+    expect(iso('2026-11-21T10:42:17.301Z')).to.equal('2026-11-21T10:42:17.301Z');
+    expect(iso('2026-11-21T10:42:77.301Z')).to.equal(undefined);
   });
 });
