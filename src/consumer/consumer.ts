@@ -52,6 +52,9 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
       'enable.auto.offset.store': false,
       'statistics.interval.ms': tuning.statsIntervalMs,
       'queued.max.messages.kbytes': tuning.queuedMaxKbytes,
+      // One fetch response at most the size of the prefetch queue (librdkafka keeps the first
+      // message of a larger one deliverable), within librdkafka's 1 MiB to 50 MiB range.
+      'fetch.max.bytes': Math.max(1 << 20, Math.min(50 << 20, tuning.queuedMaxKbytes * 1024)),
       'fetch.queue.backoff.ms': 50,
       'socket.keepalive.enable': true,
       offset_commit_cb: true,

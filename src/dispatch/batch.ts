@@ -39,11 +39,14 @@ export interface PartitionRun {
 export class BatchBuilder {
   readonly runs = new Map<string, PartitionRun>();
   count = 0;
+  /** Memory held, as the byte budget counts it (bytes plus per-record overhead). */
   bytes = 0;
+  /** Value and key bytes: what `pipeline.batchBytes` measures. */
+  payloadBytes = 0;
   /** Time the first record arrived (for linger). */
   startedAt = 0;
 
-  add(tp: string, record: KafkaRecord, size: number, now: number): void {
+  add(tp: string, record: KafkaRecord, size: number, payload: number, now: number): void {
     let run = this.runs.get(tp);
     if (!run) {
       run = { tp, topic: record.topic, partition: record.partition, records: [] };
@@ -53,6 +56,7 @@ export class BatchBuilder {
     run.records.push(record);
     this.count++;
     this.bytes += size;
+    this.payloadBytes += payload;
   }
 
   /** Drops the records of the given partitions (revoked: their new owner will fetch them). */
@@ -62,7 +66,10 @@ export class BatchBuilder {
       if (!run) continue;
       this.runs.delete(tp);
       this.count -= run.records.length;
-      for (const r of run.records) this.bytes -= sizeOf(r);
+      for (const r of run.records) {
+        this.bytes -= sizeOf(r);
+        this.payloadBytes -= recordBytes(r);
+      }
     }
   }
 }

@@ -87,9 +87,10 @@ export function createDispatcher(options: DispatcherOptions) {
         counters.dropped++;
         continue;
       }
-      pending.add(tp, r, sizeOf(r), t);
+      const payload = recordBytes(r);
+      pending.add(tp, r, payload + RECORD_OVERHEAD_BYTES, payload, t);
       counters.records++;
-      if (pending.count >= limits.batchDocs || pending.bytes >= limits.batchBytes) seal();
+      if (pending.count >= limits.batchDocs || pending.payloadBytes >= limits.batchBytes) seal();
     }
     if (pending.count > 0 && linger === undefined) {
       linger = setTimeout(() => {

@@ -90,12 +90,12 @@ describe('dispatcher', () => {
   });
 
   it('batches by bytes', async () => {
-    // Each record counts its bytes plus a fixed per-record overhead (its JS object).
-    const perRecord = 200 + RECORD_OVERHEAD_BYTES;
-    const { pool, tracker, d } = setup({ batchBytes: perRecord + 1, batchDocs: 1000, maxInFlightBulks: 10 });
+    // batchBytes measures record bytes; the budget also counts each record's overhead.
+    const { pool, tracker, d } = setup({ batchBytes: 400, batchDocs: 1000, maxInFlightBulks: 10 });
     tracker.assign(tpKey('t', 0));
     d.add([0, 1, 2, 3, 4].map((o) => rec(0, o, 200)));
     expect(pool.tasks.map((t) => t.task.coords.length / COORD_STRIDE)).to.deep.equal([2, 2]);
+    expect(d.bufferedBytes()).to.equal(5 * (200 + RECORD_OVERHEAD_BYTES));
   });
 
   it('stops the watermark before a failed record and reports it', async () => {

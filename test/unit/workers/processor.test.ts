@@ -51,7 +51,7 @@ function captureSink(failDoc?: (doc: number, lines: string[]) => DocFailure | un
 
 function task(records: KafkaRecord[]) {
   const b = new BatchBuilder();
-  for (const r of records) b.add(tpKey(r.topic, r.partition), r, recordBytes(r), 0);
+  for (const r of records) b.add(tpKey(r.topic, r.partition), r, recordBytes(r), recordBytes(r), 0);
   return packTask([...b.runs.values()]).task;
 }
 
