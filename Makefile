@@ -6,7 +6,7 @@ export UV_THREADPOOL_SIZE ?= 16
 NODE_STAMP := node_modules/.package-lock.json
 SERVICES   := test/services/services.sh
 
-.PHONY: help install build demo test bench profile services-up services-down services-status clean
+.PHONY: help install build docs demo test bench profile services-up services-down services-status clean
 
 help:
 	@echo "make demo           index a demo topic of APM logs into the local Elasticsearch"
@@ -25,6 +25,10 @@ install: $(NODE_STAMP)
 
 build: install
 	node_modules/.bin/tsc -p tsconfig.json
+
+# Regenerates the configuration reference in README.md from the schema.
+docs: build
+	node dist/src/config/write-reference.js README.md
 
 demo: build services-up
 	node dist/bench/demo.js

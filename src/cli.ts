@@ -2,15 +2,18 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config/load.js';
+import { redactConfig } from './config/redact.js';
 import { ConfigError, ConfigErrors, SluiceError } from './errors.js';
 import { createLogger } from './logger.js';
 import { startPipeline, type Progress } from './pipeline.js';
 import { loadTransform } from '../workers/transform/load.js';
 
 const USAGE = `Usage: sluice run --config <file> [options]
+       sluice config --config <file> [options]
 
-Consumes Kafka topics and indexes every record into Elasticsearch until stopped
-(SIGTERM/SIGINT drain in-flight batches and commit; a second signal exits at once).
+run     consumes Kafka topics and indexes every record into Elasticsearch until stopped
+        (SIGTERM/SIGINT drain in-flight batches and commit; a second signal exits at once)
+config  prints the effective configuration (file, environment and flags), secrets redacted
 
 Options:
   -c, --config <file>       YAML or JSON configuration file
@@ -69,8 +72,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`sluice ${pkg.version}\n`);
     return 0;
   }
-  if (positionals[0] !== 'run' || positionals.length > 1) {
-    process.stderr.write(`sluice: expected the command "run"${positionals[0] ? ` (got "${positionals.join(' ')}")` : ''}\n\n${USAGE}\n`);
+  const command = positionals[0];
+  if ((command !== 'run' && command !== 'config') || positionals.length > 1) {
+    process.stderr.write(`sluice: expected the command "run" or "config"${command ? ` (got "${positionals.join(' ')}")` : ''}\n\n${USAGE}\n`);
     return 2;
   }
 
@@ -99,6 +103,11 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     throw err;
+  }
+
+  if (command === 'config') {
+    process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
+    return 0;
   }
 
   const logger = createLogger(config.log.level);

@@ -5,9 +5,10 @@ import { availableParallelism } from 'node:os';
  * are data, validated once at load (`validate.ts`); the README's reference is generated from here.
  */
 
+/** `defaultDoc` describes a default that depends on the machine or on other options. */
 export type Leaf =
-  | { kind: 'string'; doc: string; default?: string; enum?: readonly string[]; secret?: boolean; pattern?: RegExp; patternHint?: string }
-  | { kind: 'int'; doc: string; default: number; min: number; max?: number; unit?: string }
+  | { kind: 'string'; doc: string; default?: string; defaultDoc?: string; enum?: readonly string[]; secret?: boolean; pattern?: RegExp; patternHint?: string }
+  | { kind: 'int'; doc: string; default: number; defaultDoc?: string; min: number; max?: number; unit?: string }
   | { kind: 'bool'; doc: string; default: boolean }
   | { kind: 'stringList'; doc: string; default?: readonly string[] }
   | { kind: 'map'; doc: string };
@@ -124,7 +125,7 @@ export const schema: Group = {
     pipeline: {
       kind: 'group',
       fields: {
-        workers: { kind: 'int', doc: 'Worker threads (default: cores − 1, at least 1).', default: DEFAULT_WORKERS, min: 1, max: 256 },
+        workers: { kind: 'int', doc: 'Worker threads.', default: DEFAULT_WORKERS, defaultDoc: 'cores − 1, at least 1', min: 1, max: 256 },
         batchBytes: { kind: 'int', doc: 'A batch is sent to a worker once its record values reach this size.', default: 4 * MiB, min: 1024, unit: 'bytes' },
         batchDocs: { kind: 'int', doc: 'A batch is sent to a worker once it holds this many records.', default: 5000, min: 1 },
         lingerMs: { kind: 'int', doc: 'A batch that is not full is sent after waiting this long.', default: 100, min: 0, unit: 'ms' },
@@ -156,12 +157,14 @@ export const schema: Group = {
         },
         onMalformed: {
           kind: 'string',
-          doc: 'Records that cannot be decoded, transformed or given an id: `dlq`, `skip` (counted and logged) or `fail` (halt the partition before the record). Default: `dlq` when `errors.dlqTopic` is set, else `fail`.',
+          doc: 'Records that cannot be decoded, transformed or given an id: `dlq`, `skip` (counted and logged) or `fail` (stop the partition before the record).',
+          defaultDoc: '`dlq` with `errors.dlqTopic`, else `fail`',
           enum: ['dlq', 'skip', 'fail'],
         },
         onRejected: {
           kind: 'string',
-          doc: 'Documents Elasticsearch refuses (mapping and parsing errors, other per-item 400s) and records over `pipeline.maxDocBytes`: `dlq`, `skip` or `fail`. Default as for `onMalformed`.',
+          doc: 'Documents Elasticsearch refuses (mapping and parsing errors, other per-item 400s) and records over `pipeline.maxDocBytes`: `dlq`, `skip` or `fail`.',
+          defaultDoc: '`dlq` with `errors.dlqTopic`, else `fail`',
           enum: ['dlq', 'skip', 'fail'],
         },
         onNull: {
