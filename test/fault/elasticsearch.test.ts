@@ -2,16 +2,9 @@ import { expect } from 'chai';
 import { count, es, singleShardTemplate } from '../support/elasticsearch.js';
 import { unique, waitFor } from '../support/env.js';
 import { committedOffsets } from '../support/kafka.js';
-import { countBelow, seedTopic } from '../support/data.js';
+import { countBelow, seedTopic, waitIndexedAbove } from '../support/data.js';
 import { localServers, services } from '../support/services.js';
-import { startSluice, testConfig, type SluiceProcess } from '../support/sluice.js';
-
-async function finish(p: SluiceProcess, timeoutMs = 240_000): Promise<void> {
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
-  const code = await p.exited;
-  clearTimeout(timer);
-  expect(code).to.equal(0, p.output().slice(-3000));
-}
+import { expectCleanExit, startSluice, testConfig } from '../support/sluice.js';
 
 describe('faults: Elasticsearch', function () {
   this.timeout(600_000);
@@ -26,13 +19,13 @@ describe('faults: Elasticsearch', function () {
     await seedTopic(topic, 4, N);
     const started = Date.now();
     const p = startSluice(testConfig(topic, unique('g'), { pipeline: { workers: 1, batchDocs: 1000, maxInFlightBulks: 2 } }), ['--until-caught-up']);
-    await waitFor('a part indexed', async () => (await count(topic)) > N / 10 || undefined, 120_000, 100);
+    await waitIndexedAbove(topic, N / 10);
     services('down', 'elasticsearch');
     const downAt = Date.now();
     await waitFor('sluice to notice the outage', () => p.logs('bulk request failed; retrying').length > 0 || undefined, 60_000);
     await new Promise((r) => setTimeout(r, Math.max(0, 30_000 - (Date.now() - downAt))));
     services('up', 'elasticsearch');
-    await finish(p);
+    await expectCleanExit(p);
     expect(await count(topic)).to.equal(N);
     const stopped = p.logs('stopped')[0];
     expect(stopped).to.deep.include({ indexed: N, failed: 0 });
@@ -47,7 +40,7 @@ describe('faults: Elasticsearch', function () {
     const N = 80_000;
     const ends = await seedTopic(topic, 2, N);
     const p = startSluice(testConfig(topic, group, { pipeline: { workers: 1, batchDocs: 500, maxInFlightBulks: 2 } }), ['--until-caught-up']);
-    await waitFor('a part indexed', async () => (await count(topic)) > N / 10 || undefined, 120_000, 100);
+    await waitIndexedAbove(topic, N / 10);
     await es.indices.putSettings({ index: topic, settings: { 'index.blocks.read_only': true } });
     await waitFor('sluice to report the halt', () => p.logs('halted: Elasticsearch refuses writes; every partition paused, polling goes on, retrying until it accepts them').length > 0 || undefined, 60_000);
     // Let auto-commit run a few times while halted.
@@ -59,7 +52,7 @@ describe('faults: Elasticsearch', function () {
       expect(await countBelow(topic, partition, c)).to.equal(c, `partition ${partition}: every offset below the commit is indexed`);
     }
     await es.indices.putSettings({ index: topic, settings: { 'index.blocks.read_only': false } });
-    await finish(p);
+    await expectCleanExit(p);
     expect(p.logs('resumed: Elasticsearch accepts writes again').length).to.be.at.least(1);
     expect(await count(topic)).to.equal(N);
     expect(await committedOffsets(group, topic, 2)).to.deep.equal(ends);
@@ -72,7 +65,7 @@ describe('faults: Elasticsearch', function () {
       const N = 40_000;
       await seedTopic(topic, 4, N);
       const p = startSluice(testConfig(topic, unique('g'), { pipeline: { workers: 2, batchDocs: 250, maxInFlightBulks: 8 }, log: { level: 'debug' } }), ['--until-caught-up']);
-      await finish(p);
+      await expectCleanExit(p);
       expect(await count(topic)).to.equal(N);
       const retried = p.output().includes('es_rejected_execution_exception');
       expect(retried).to.equal(true, 'Elasticsearch must actually have refused some writes');

@@ -2,16 +2,9 @@ import { expect } from 'chai';
 import { count, singleShardTemplate } from '../support/elasticsearch.js';
 import { unique, waitFor } from '../support/env.js';
 import { committedOffsets } from '../support/kafka.js';
-import { countPartition, seedTopic } from '../support/data.js';
+import { countPartition, seedTopic, waitIndexedAbove, waitIndexedAndCommitted } from '../support/data.js';
 import { localServers, services } from '../support/services.js';
-import { runToEnd, startSluice, testConfig, type SluiceProcess } from '../support/sluice.js';
-
-async function exitCode(p: SluiceProcess, timeoutMs = 240_000): Promise<number> {
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
-  const code = await p.exited;
-  clearTimeout(timer);
-  return code;
-}
+import { expectCleanExit, runToEnd, startSluice, testConfig, type SluiceProcess } from '../support/sluice.js';
 
 /**
  * Commits that a member made of a partition after another member had been assigned it: the stale
@@ -54,9 +47,9 @@ describe('faults: Kafka, signals and rebalances', function () {
     await seedTopic(topic, 4, N);
     const started = Date.now();
     const p = startSluice(testConfig(topic, unique('g'), { pipeline: { workers: 1, batchDocs: 1000, maxInFlightBulks: 2 } }), ['--until-caught-up']);
-    await waitFor('a part indexed', async () => (await count(topic)) > N / 10 || undefined, 120_000, 100);
+    await waitIndexedAbove(topic, N / 10);
     services('restart', 'kafka');
-    expect(await exitCode(p)).to.equal(0, p.output().slice(-3000));
+    await expectCleanExit(p);
     expect(await count(topic)).to.equal(N);
     console.log(`      broker restart scenario: ${((Date.now() - started) / 1000).toFixed(0)} s`);
   });
@@ -68,9 +61,9 @@ describe('faults: Kafka, signals and rebalances', function () {
     const ends = await seedTopic(topic, 3, N);
     const config = testConfig(topic, group, { pipeline: { workers: 1, batchDocs: 500, maxInFlightBulks: 2 } });
     const p = startSluice(config);
-    await waitFor('a part indexed', async () => (await count(topic)) > N / 5 || undefined, 120_000, 100);
+    await waitIndexedAbove(topic, N / 5);
     p.child.kill('SIGTERM');
-    expect(await exitCode(p, 60_000)).to.equal(0, p.output().slice(-3000));
+    await expectCleanExit(p, 60_000);
     const committed = await committedOffsets(group, topic, 3);
     expect(committed.reduce((a, b) => a + Math.max(0, b), 0)).to.be.below(N, 'stopped midway');
     for (let partition = 0; partition < 3; partition++) {
@@ -89,20 +82,16 @@ describe('faults: Kafka, signals and rebalances', function () {
     const ends = await seedTopic(topic, 6, N);
     const config = testConfig(topic, group, { pipeline: { workers: 1, batchDocs: 500, maxInFlightBulks: 2 }, log: { level: 'debug' } });
     const a = startSluice(config);
-    await waitFor('a part indexed', async () => (await count(topic)) > N / 10 || undefined, 120_000, 100);
+    await waitIndexedAbove(topic, N / 10);
     const b = startSluice(config);
     await waitFor('the joining member gets partitions', () => b.logs('partitions assigned').length > 0 || undefined, 60_000);
     await waitFor('a revoked partitions for b', () => a.logs('partitions revoked; finishing their batches').length > 0 || undefined, 60_000);
     await waitFor('b indexes some', () => b.output().includes('"msg":"offsets committed"') || undefined, 60_000);
     b.child.kill('SIGTERM');
-    expect(await exitCode(b, 60_000)).to.equal(0, b.output().slice(-3000));
-    await waitFor('every record indexed', async () => (await count(topic)) === N || undefined, 240_000, 500);
-    await waitFor('commits reach the end', async () => {
-      const c = await committedOffsets(group, topic, 6);
-      return c.every((o, p) => o === ends[p]) || undefined;
-    }, 60_000, 500);
+    await expectCleanExit(b, 60_000);
+    await waitIndexedAndCommitted(topic, N, group, ends);
     a.child.kill('SIGTERM');
-    expect(await exitCode(a, 60_000)).to.equal(0);
+    await expectCleanExit(a, 60_000);
     expect(await count(topic)).to.equal(N);
     expect(ownershipViolations([a, b])).to.deep.equal([]);
     expect(b.logs('partitions revoked; finishing their batches').length).to.be.at.least(1);

@@ -1,19 +1,9 @@
 import { expect } from 'chai';
 import { count, es, singleShardTemplate } from '../support/elasticsearch.js';
 import { unique, waitFor } from '../support/env.js';
-import { committedOffsets, createTopic, endOffsets, produce } from '../support/kafka.js';
+import { committedOffsets } from '../support/kafka.js';
+import { seedTopic, waitIndexedAbove, waitIndexedAndCommitted } from '../support/data.js';
 import { runToEnd, startSluice, testConfig } from '../support/sluice.js';
-
-const record = (partition: number, i: number) => ({ partition, key: `key-${partition}-${i}`, value: JSON.stringify({ partition, i, msg: `record ${i} of partition ${partition}`, pad: 'x'.repeat(i % 200) }) });
-
-/** N records spread round-robin over P partitions. */
-async function seed(topic: string, partitions: number, n: number): Promise<number[]> {
-  await createTopic(topic, partitions);
-  await produce(topic, (function* () {
-    for (let i = 0; i < n; i++) yield record(i % partitions, i);
-  })());
-  return endOffsets(topic, partitions);
-}
 
 describe('ingester: every record exactly once, offsets committed to the end', function () {
   this.timeout(300_000);
@@ -23,7 +13,7 @@ describe('ingester: every record exactly once, offsets committed to the end', fu
     const topic = unique('it-basic');
     const group = unique('g');
     const N = 20_000;
-    const ends = await seed(topic, 4, N);
+    const ends = await seedTopic(topic, 4, N);
     expect(ends.reduce((a, b) => a + b, 0)).to.equal(N);
 
     const run = await runToEnd(testConfig(topic, group, { pipeline: { workers: 2, batchDocs: 1000 } }));
@@ -41,11 +31,11 @@ describe('ingester: every record exactly once, offsets committed to the end', fu
     const topic = unique('it-kill');
     const group = unique('g');
     const N = 150_000;
-    const ends = await seed(topic, 4, N);
+    const ends = await seedTopic(topic, 4, N);
     const config = testConfig(topic, group, { pipeline: { workers: 1, batchDocs: 500, maxInFlightBulks: 2 } });
 
     const first = startSluice(config);
-    await waitFor('a part of the topic indexed', async () => (await count(topic)) > N / 10 || undefined, 120_000, 100);
+    await waitIndexedAbove(topic, N / 10);
     first.child.kill('SIGKILL');
     expect(await first.exited).to.equal(137);
     const partial = await count(topic);
@@ -65,23 +55,19 @@ describe('ingester: every record exactly once, offsets committed to the end', fu
     const topic = unique('it-group');
     const group = unique('g');
     const N = 120_000;
-    const ends = await seed(topic, 6, N);
+    const ends = await seedTopic(topic, 6, N);
     const config = testConfig(topic, group, { pipeline: { workers: 1, batchDocs: 500, maxInFlightBulks: 2 } });
 
     const a = startSluice(config);
     const b = startSluice(config);
     await waitFor('both members own partitions', () => a.logs('partitions assigned').length > 0 && b.logs('partitions assigned').length > 0, 60_000);
-    await waitFor('a part of the topic indexed', async () => (await count(topic)) > N / 5 || undefined, 120_000, 100);
+    await waitIndexedAbove(topic, N / 5);
     b.child.kill('SIGTERM');
     expect(await b.exited).to.equal(0, b.output().slice(-2000));
     expect(b.logs('stopped')[0]?.['reason']).to.equal('SIGTERM received');
 
     // The survivor takes over b's partitions and finishes the topic.
-    await waitFor('every record indexed', async () => (await count(topic)) === N || undefined, 180_000, 500);
-    await waitFor('commits reach the end', async () => {
-      const c = await committedOffsets(group, topic, 6);
-      return c.every((o, p) => o === ends[p]) || undefined;
-    }, 60_000, 500);
+    await waitIndexedAndCommitted(topic, N, group, ends);
     a.child.kill('SIGTERM');
     expect(await a.exited).to.equal(0);
     expect(await count(topic)).to.equal(N);

@@ -1,5 +1,6 @@
-import { es } from './elasticsearch.js';
-import { createTopic, endOffsets, produce, type OutRecord } from './kafka.js';
+import { count, es } from './elasticsearch.js';
+import { waitFor } from './env.js';
+import { committedOffsets, createTopic, endOffsets, produce, type OutRecord } from './kafka.js';
 
 /**
  * A topic of `n` JSON records spread round-robin over `partitions`; each record carries its
@@ -31,4 +32,18 @@ export async function countBelow(index: string, partition: number, offset: numbe
 export async function countPartition(index: string, partition: number): Promise<number> {
   await es.indices.refresh({ index });
   return (await es.count({ index, query: { term: { partition } } })).count;
+}
+
+/** Waits until more than `n` documents of the index are searchable. */
+export async function waitIndexedAbove(index: string, n: number): Promise<void> {
+  await waitFor(`more than ${n} documents indexed`, async () => (await count(index)) > n || undefined, 120_000, 100);
+}
+
+/** Waits until all `n` documents are indexed and the group's commits reach the log ends. */
+export async function waitIndexedAndCommitted(index: string, n: number, group: string, ends: number[]): Promise<void> {
+  await waitFor(`${n} documents indexed`, async () => (await count(index)) === n || undefined, 240_000, 500);
+  await waitFor('commits at the log ends', async () => {
+    const c = await committedOffsets(group, index, ends.length);
+    return c.every((o, p) => o === ends[p]) || undefined;
+  }, 60_000, 500);
 }

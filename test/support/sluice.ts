@@ -75,12 +75,23 @@ export function startSluice(config: Record<string, unknown>, args: string[] = []
   };
 }
 
-/** Runs sluice with --until-caught-up and fails with its output when it does not exit 0. */
-export async function runToEnd(config: Record<string, unknown>, args: string[] = [], timeoutMs = 120_000): Promise<SluiceProcess> {
-  const p = startSluice(config, ['--until-caught-up', ...args]);
+/** The exit code, or 137 after killing a process still running at the deadline. */
+export async function exitWithin(p: SluiceProcess, timeoutMs: number): Promise<number> {
   const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
   const code = await p.exited;
   clearTimeout(timer);
+  return code;
+}
+
+/** Waits for a clean exit (status 0), failing with the process's output otherwise. */
+export async function expectCleanExit(p: SluiceProcess, timeoutMs = 240_000): Promise<void> {
+  const code = await exitWithin(p, timeoutMs);
   if (code !== 0) throw new Error(`sluice exited with ${code}:\n${p.output().slice(-4000)}`);
+}
+
+/** Runs sluice with --until-caught-up and fails with its output when it does not exit 0. */
+export async function runToEnd(config: Record<string, unknown>, args: string[] = [], timeoutMs = 120_000): Promise<SluiceProcess> {
+  const p = startSluice(config, ['--until-caught-up', ...args]);
+  await expectCleanExit(p, timeoutMs);
   return p;
 }
