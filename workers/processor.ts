@@ -28,6 +28,8 @@ export async function createBatchProcessor(
   const op = init.index.opType;
   const timestampPath = init.index.timestampField.split('.');
   const actionFor = createActionLines(op);
+  // The key is decoded only where something reads it.
+  const needsKey = transform !== undefined || ids.kind === 'key' || init.onNull === 'delete';
   const sink =
     deps.sink ??
     createBulkSink({
@@ -58,7 +60,7 @@ export async function createBatchProcessor(
         const at = r * INDEX_STRIDE;
         const valueStart = index[at] as number;
         const keyStart = index[at + 2] as number;
-        const key = keyStart === NULL_REF ? null : bytes.toString('utf8', keyStart, index[at + 3] as number);
+        const key = keyStart === NULL_REF || !needsKey ? null : bytes.toString('utf8', keyStart, index[at + 3] as number);
         if (valueStart === NULL_REF) {
           tombstone(r, topic, partition, coords[r * COORD_STRIDE + 1] as number, key);
           continue;
