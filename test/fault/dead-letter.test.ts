@@ -3,7 +3,7 @@ import { count, createIndex } from '../support/elasticsearch.js';
 import { unique } from '../support/env.js';
 import { committedOffsets, createTopic, endOffsets, produce, type OutRecord } from '../support/kafka.js';
 import { readDeadLetters } from '../support/dlq.js';
-import { runToEnd, testConfig } from '../support/sluice.js';
+import { exitWithin, reportScenario, runToEnd, startSluice, testConfig } from '../support/sluice.js';
 
 describe('faults: bad records', function () {
   this.timeout(300_000);
@@ -40,7 +40,9 @@ describe('faults: bad records', function () {
     const ends = await endOffsets(topic, 3);
     const tombstones = records.filter((r) => r.value === null).length;
 
+    const started = Date.now();
     const run = await runToEnd(testConfig(topic, group, { errors: { dlqTopic } }));
+    reportScenario('mapping conflicts and malformed records → dead-letter topic', started, [run]);
     const valid = records.length - bad.size - tombstones;
     expect(await count(topic)).to.equal(valid);
     expect(run.logs('stopped')[0]).to.deep.include({ indexed: valid, skipped: tombstones, failed: bad.size, deadLettered: bad.size });
@@ -71,14 +73,11 @@ describe('faults: bad records', function () {
     const group = unique('g');
     await createTopic(topic, 1);
     await produce(topic, Array.from({ length: 100 }, (_, i) => ({ partition: 0, value: i === 40 ? 'not json' : JSON.stringify({ i }) })));
-    let error = '';
-    try {
-      await runToEnd(testConfig(topic, group));
-    } catch (err) {
-      error = (err as Error).message;
-    }
-    expect(error).to.match(/sluice exited with 1/);
-    expect(error).to.include(`record ${topic}[0]@40 could not be indexed: invalid JSON`);
+    const started = Date.now();
+    const p = startSluice(testConfig(topic, group), ['--until-caught-up']);
+    expect(await exitWithin(p, 120_000)).to.equal(1);
+    expect(p.output()).to.include(`record ${topic}[0]@40 could not be indexed: invalid JSON`);
+    reportScenario('a bad record without a dead-letter topic (policy fail)', started, [p]);
     expect((await committedOffsets(group, topic, 1))[0]).to.equal(40);
   });
 });

@@ -4,7 +4,7 @@ import { unique, waitFor } from '../support/env.js';
 import { committedOffsets } from '../support/kafka.js';
 import { countBelow, seedTopic, waitIndexedAbove } from '../support/data.js';
 import { localServers, services } from '../support/services.js';
-import { expectCleanExit, startSluice, testConfig } from '../support/sluice.js';
+import { expectCleanExit, reportScenario, startSluice, testConfig } from '../support/sluice.js';
 
 describe('faults: Elasticsearch', function () {
   this.timeout(600_000);
@@ -31,7 +31,7 @@ describe('faults: Elasticsearch', function () {
     expect(stopped).to.deep.include({ indexed: N, failed: 0 });
     expect(p.logs('partitions assigned')).to.have.length(1);
     expect(p.logs('partitions revoked')).to.have.length(0, 'no rebalance: polling went on during the outage');
-    console.log(`      outage scenario: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    reportScenario('Elasticsearch stopped for 30 s midway', started, [p]);
   });
 
   it('a read-only block midway → halted, nothing committed past what is indexed; block removed → resumes, every record indexed', async () => {
@@ -39,6 +39,7 @@ describe('faults: Elasticsearch', function () {
     const group = unique('g');
     const N = 80_000;
     const ends = await seedTopic(topic, 2, N);
+    const started = Date.now();
     const p = startSluice(testConfig(topic, group, { pipeline: { workers: 1, batchDocs: 500, maxInFlightBulks: 2 } }), ['--until-caught-up']);
     await waitIndexedAbove(topic, N / 10);
     await es.indices.putSettings({ index: topic, settings: { 'index.blocks.read_only': true } });
@@ -56,6 +57,7 @@ describe('faults: Elasticsearch', function () {
     expect(p.logs('resumed: Elasticsearch accepts writes again').length).to.be.at.least(1);
     expect(await count(topic)).to.equal(N);
     expect(await committedOffsets(group, topic, 2)).to.deep.equal(ends);
+    reportScenario('read-only block midway, then removed', started, [p]);
   });
 
   it('answering 429 (a write queue of 1) → every record indexed', async () => {
@@ -64,12 +66,14 @@ describe('faults: Elasticsearch', function () {
       const topic = unique('fe-429');
       const N = 40_000;
       await seedTopic(topic, 4, N);
+      const started = Date.now();
       const p = startSluice(testConfig(topic, unique('g'), { pipeline: { workers: 2, batchDocs: 250, maxInFlightBulks: 8 }, log: { level: 'debug' } }), ['--until-caught-up']);
       await expectCleanExit(p);
       expect(await count(topic)).to.equal(N);
       const retried = p.output().includes('es_rejected_execution_exception');
       expect(retried).to.equal(true, 'Elasticsearch must actually have refused some writes');
       expect(p.logs('stopped')[0]).to.deep.include({ indexed: N, failed: 0 });
+      reportScenario('Elasticsearch answering 429', started, [p]);
     } finally {
       services('restart', 'elasticsearch');
     }

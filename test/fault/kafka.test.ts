@@ -4,7 +4,7 @@ import { unique, waitFor } from '../support/env.js';
 import { committedOffsets } from '../support/kafka.js';
 import { countPartition, seedTopic, waitIndexedAbove, waitIndexedAndCommitted } from '../support/data.js';
 import { localServers, services } from '../support/services.js';
-import { expectCleanExit, runToEnd, startSluice, testConfig, type SluiceProcess } from '../support/sluice.js';
+import { expectCleanExit, reportScenario, runToEnd, startSluice, testConfig, type SluiceProcess } from '../support/sluice.js';
 
 /**
  * Commits that a member made of a partition after another member had been assigned it: the stale
@@ -51,7 +51,7 @@ describe('faults: Kafka, signals and rebalances', function () {
     services('restart', 'kafka');
     await expectCleanExit(p);
     expect(await count(topic)).to.equal(N);
-    console.log(`      broker restart scenario: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    reportScenario('Kafka broker restarted midway', started, [p]);
   });
 
   it('SIGTERM midway → committed offsets equal what was indexed; a restart finishes with exactly N', async () => {
@@ -60,6 +60,7 @@ describe('faults: Kafka, signals and rebalances', function () {
     const N = 120_000;
     const ends = await seedTopic(topic, 3, N);
     const config = testConfig(topic, group, { pipeline: { workers: 1, batchDocs: 500, maxInFlightBulks: 2 } });
+    const started = Date.now();
     const p = startSluice(config);
     await waitIndexedAbove(topic, N / 5);
     p.child.kill('SIGTERM');
@@ -70,9 +71,10 @@ describe('faults: Kafka, signals and rebalances', function () {
       // -1001: nothing committed yet for the partition, so nothing of it may be indexed either.
       expect(await countPartition(topic, partition)).to.equal(Math.max(0, committed[partition]!), `partition ${partition}: indexed = committed`);
     }
-    await runToEnd(config);
+    const restarted = await runToEnd(config);
     expect(await count(topic)).to.equal(N);
     expect(await committedOffsets(group, topic, 3)).to.deep.equal(ends);
+    reportScenario('SIGTERM midway, then a restart', started, [p, restarted]);
   });
 
   it('a rebalance while bulks are in flight (a member joins, then leaves) → exactly N, and no member commits a partition it does not own', async () => {
@@ -81,6 +83,7 @@ describe('faults: Kafka, signals and rebalances', function () {
     const N = 150_000;
     const ends = await seedTopic(topic, 6, N);
     const config = testConfig(topic, group, { pipeline: { workers: 1, batchDocs: 500, maxInFlightBulks: 2 }, log: { level: 'debug' } });
+    const started = Date.now();
     const a = startSluice(config);
     await waitIndexedAbove(topic, N / 10);
     const b = startSluice(config);
@@ -95,5 +98,6 @@ describe('faults: Kafka, signals and rebalances', function () {
     expect(await count(topic)).to.equal(N);
     expect(ownershipViolations([a, b])).to.deep.equal([]);
     expect(b.logs('partitions revoked; finishing their batches').length).to.be.at.least(1);
+    reportScenario('a member joins and leaves while bulks are in flight', started, [a, b]);
   });
 });

@@ -1,16 +1,10 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
 import { singleShardTemplate } from '../support/elasticsearch.js';
 import { unique, waitFor } from '../support/env.js';
 import { createTopic, produce, type OutRecord } from '../support/kafka.js';
-import { startSluice, testConfig } from '../support/sluice.js';
+import { reportScenario, startSluice, testConfig } from '../support/sluice.js';
 
 const MiB = 1024 * 1024;
-
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? 0) * 1024;
-}
 
 describe('faults: memory under backlog', function () {
   this.timeout(600_000);
@@ -33,29 +27,16 @@ describe('faults: memory under backlog', function () {
       })(),
     );
 
+    const started = Date.now();
     const p = startSluice(testConfig(topic, unique('g'), { pipeline: { workers: 2, maxBufferedBytes: budget, batchBytes: '1MiB' } }));
-    const pid = p.child.pid as number;
-    let peak = 0;
-    let samples = 0;
-    const sampler = setInterval(() => {
-      try {
-        peak = Math.max(peak, rssBytes(pid));
-        samples++;
-      } catch {
-        // the process has exited
-      }
-    }, 100);
-    try {
-      await waitFor('the consumer to work through the backlog for a while', () => p.logs('partitions assigned').length > 0 || undefined, 60_000);
-      // Sampled over 45 s of draining: the budget must hold while fetching is far ahead of indexing.
-      await new Promise((r) => setTimeout(r, 45_000));
-      p.child.kill('SIGTERM');
-      expect(await p.exited).to.equal(0, p.output().slice(-2000));
-    } finally {
-      clearInterval(sampler);
-    }
+    await waitFor('partitions assigned', () => p.logs('partitions assigned').length > 0 || undefined, 60_000);
+    // 45 s of draining: the budget must hold while fetching is far ahead of indexing.
+    await new Promise((r) => setTimeout(r, 45_000));
+    p.child.kill('SIGTERM');
+    expect(await p.exited).to.equal(0, p.output().slice(-2000));
     const stopped = p.logs('stopped')[0] as { indexed: number };
-    console.log(`      peak RSS ${(peak / MiB).toFixed(0)} MiB over ${samples} samples; ${stopped.indexed.toLocaleString('en-US')} records indexed in the window`);
+    const peak = p.peakRss();
+    reportScenario(`a backlog of ${N.toLocaleString('en-US')} records, 32 MiB budget (${stopped.indexed.toLocaleString('en-US')} indexed in the window)`, started, [p]);
     expect(stopped.indexed).to.be.greaterThan(10_000, 'the pipeline was working');
     expect(stopped.indexed).to.be.lessThan(N, 'a backlog remained throughout');
     expect(peak).to.be.lessThan(budget + overhead);

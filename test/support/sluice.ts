@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,8 @@ export interface SluiceProcess {
   output(): string;
   /** Parsed log lines with the given `msg`. */
   logs(msg: string): Array<Record<string, unknown>>;
+  /** Highest resident set size seen so far (sampled every 200 ms), in bytes. */
+  peakRss(): number;
 }
 
 /** A config object for the local servers; `over` is deep-merged on top. */
@@ -53,13 +55,27 @@ export function startSluice(config: Record<string, unknown>, args: string[] = []
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  let peak = 0;
+  const sampler = setInterval(() => {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      peak = Math.max(peak, Number(m?.[1] ?? 0) * 1024);
+    } catch {
+      // exited between samples
+    }
+  }, 200);
+  sampler.unref();
   const exited = new Promise<number>((resolve) =>
-    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 2))),
+    child.on('exit', (code, signal) => {
+      clearInterval(sampler);
+      resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 2));
+    }),
   );
   return {
     child,
     exited,
     output: () => out,
+    peakRss: () => peak,
     logs: (msg) =>
       out
         .split('\n')
@@ -94,4 +110,10 @@ export async function runToEnd(config: Record<string, unknown>, args: string[] =
   const p = startSluice(config, ['--until-caught-up', ...args]);
   await expectCleanExit(p, timeoutMs);
   return p;
+}
+
+/** One line per fault scenario for the report: its duration and each process's peak RSS. */
+export function reportScenario(name: string, startedAt: number, processes: SluiceProcess[]): void {
+  const rss = processes.map((p) => `${Math.round(p.peakRss() / 1048576)} MiB`).join(', ');
+  console.log(`      [scenario] ${name}: ${((Date.now() - startedAt) / 1000).toFixed(0)} s, peak RSS ${rss}`);
 }
