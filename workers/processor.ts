@@ -3,7 +3,7 @@ import { compatHeaders, createClient } from '../src/elasticsearch.js';
 import { parseIdStrategy, type IdStrategy } from '../src/config/schema.js';
 import { COORD_STRIDE, INDEX_STRIDE, NULL_REF, Outcome, type BatchResult, type BatchTask, type RecordFailure, type WorkerInit, type WorkerSignal } from '../src/protocol.js';
 import { createDecoder } from './decode.js';
-import { actionLine, createActionLines, NdjsonEncoder } from './bulk/encoder.js';
+import { createActionLines, NdjsonEncoder } from './bulk/encoder.js';
 import { HaltMonitor } from './bulk/halt.js';
 import { Semaphore } from './bulk/semaphore.js';
 import { createBulkSink } from './bulk/sink.js';
@@ -28,6 +28,7 @@ export async function createBatchProcessor(
   const op = init.index.opType;
   const timestampPath = init.index.timestampField.split('.');
   const actionFor = createActionLines(op);
+  const deleteFor = createActionLines('delete');
   // The key is decoded only where something reads it.
   const needsKey = transform !== undefined || ids.kind === 'key' || init.onNull === 'delete';
   const sink =
@@ -129,7 +130,7 @@ export async function createBatchProcessor(
       } else if (key === null || key === '') {
         fail(record, 'route', 'tombstone without a key: there is no document id to delete');
       } else {
-        encoder.appendDelete(actionLine('delete', router.name(topic, partition, timestamp), key), record);
+        encoder.appendDelete(deleteFor(router.name(topic, partition, timestamp), key), record);
         outcomes[record] = Outcome.Indexed;
       }
     }

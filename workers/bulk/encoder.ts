@@ -84,15 +84,21 @@ export function createActionLines(op: OpType): (index: string, id: string | unde
   return (index, id) => {
     if (index !== lastIndex) {
       lastIndex = index;
-      prefix = `{"${op}":{"_index":${JSON.stringify(index)}`;
+      prefix = actionPrefix(op, index);
     }
-    return id === undefined ? `${prefix}}}` : `${prefix},"_id":${JSON.stringify(id)}}}`;
+    return closeAction(prefix, id);
   };
 }
 
 /** `{"index":{"_index":"logs","_id":"t-0-42"}}`; without an id Elasticsearch generates one. */
 export function actionLine(op: OpType, index: string, id: string | undefined): string {
-  return id === undefined
-    ? `{"${op}":{"_index":${JSON.stringify(index)}}}`
-    : `{"${op}":{"_index":${JSON.stringify(index)},"_id":${JSON.stringify(id)}}}`;
+  return closeAction(actionPrefix(op, index), id);
+}
+
+function actionPrefix(op: OpType, index: string): string {
+  return `{"${op}":{"_index":${JSON.stringify(index)}`;
+}
+
+function closeAction(prefix: string, id: string | undefined): string {
+  return id === undefined ? `${prefix}}}` : `${prefix},"_id":${JSON.stringify(id)}}}`;
 }
