@@ -19,7 +19,7 @@ export function createClient(es: ElasticsearchSettings, connections: number): Cl
         ? { username: es.auth.username, password: es.auth.password ?? '' }
         : undefined;
   const options: ClientOptions = {
-    node: es.node,
+    ...(es.cloudId ? { cloud: { id: es.cloudId } } : { node: es.node }),
     maxRetries: 0,
     requestTimeout: es.requestTimeoutMs,
     compression: false,

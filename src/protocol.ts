@@ -82,6 +82,7 @@ export interface BatchResult {
 export interface WorkerInit {
   elasticsearch: {
     node: string[];
+    cloudId: string | undefined;
     auth: { username?: string; password?: string; apiKey?: string; bearer?: string };
     tls: { ca: string | undefined; rejectUnauthorized: boolean };
     requestTimeoutMs: number;

@@ -20,7 +20,7 @@ function defaultOf(path: string, spec: Leaf): string {
   if (!('default' in spec) || spec.default === undefined) return spec.kind === 'map' ? '`{}`' : '—';
   const value = spec.default;
   if (spec.kind === 'int' && spec.unit === 'bytes' && typeof value === 'number') return `\`${humanBytes(value)}\``;
-  if (spec.kind === 'int' && spec.unit === 'ms' && typeof value === 'number') return `\`${value}\` ms`;
+  if (spec.kind === 'int' && (spec.unit === 'ms' || spec.unit === 's') && typeof value === 'number') return `\`${value}\` ${spec.unit}`;
   return `\`${Array.isArray(value) ? value.join(',') : String(value)}\``;
 }
 

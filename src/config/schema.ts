@@ -7,10 +7,22 @@ import { availableParallelism } from 'node:os';
 
 /** `defaultDoc` describes a default that depends on the machine or on other options. */
 export type Leaf =
-  | { kind: 'string'; doc: string; default?: string; defaultDoc?: string; enum?: readonly string[]; secret?: boolean; pattern?: RegExp; patternHint?: string }
-  | { kind: 'int'; doc: string; default: number; defaultDoc?: string; min: number; max?: number; unit?: string }
+  | {
+      kind: 'string';
+      doc: string;
+      default?: string;
+      defaultDoc?: string;
+      enum?: readonly string[];
+      /** Never printed or logged; may also come from a file through the `<key>File` sibling. */
+      secret?: boolean;
+      /** This option names a file whose contents become the secret sibling `fileOf`. */
+      fileOf?: string;
+      pattern?: RegExp;
+      patternHint?: string;
+    }
+  | { kind: 'int'; doc: string; default?: number; defaultDoc?: string; min: number; max?: number; unit?: string }
   | { kind: 'bool'; doc: string; default: boolean }
-  | { kind: 'stringList'; doc: string; default?: readonly string[] }
+  | { kind: 'stringList'; doc: string; default?: readonly string[]; defaultDoc?: string }
   | { kind: 'map'; doc: string };
 
 export interface Group {
@@ -45,21 +57,57 @@ export const schema: Group = {
           kind: 'string',
           doc: 'Static membership id (`group.instance.id`): a restart within the session timeout keeps its partitions.',
         },
-        rdkafka: { kind: 'map', doc: 'Extra librdkafka properties, passed through as they are.' },
+        tls: {
+          kind: 'group',
+          doc: 'TLS to the brokers (librdkafka `ssl.*`).',
+          fields: {
+            enabled: { kind: 'bool', doc: 'Connect with TLS (`security.protocol` ssl, or sasl_ssl with `kafka.sasl`).', default: false },
+            ca: { kind: 'string', doc: 'PEM file of the CA that signed the broker certificates (`ssl.ca.location`); the system CAs when absent.' },
+            cert: { kind: 'string', doc: 'PEM client certificate, for brokers that require one (`ssl.certificate.location`).' },
+            key: { kind: 'string', doc: 'PEM private key of the client certificate (`ssl.key.location`).' },
+            ...secret('keyPassword', 'Password of the client private key (`ssl.key.password`).'),
+            rejectUnauthorized: { kind: 'bool', doc: 'Verify the broker certificate (`enable.ssl.certificate.verification`).', default: true },
+          },
+        },
+        sasl: {
+          kind: 'group',
+          doc: 'SASL authentication (librdkafka `sasl.*`).',
+          fields: {
+            mechanism: {
+              kind: 'string',
+              doc: 'SASL mechanism; unset = no SASL.',
+              enum: ['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'],
+            },
+            username: { kind: 'string', doc: 'User for plain and scram-*.' },
+            ...secret('password', 'Password for plain and scram-*.'),
+            oauthbearer: {
+              kind: 'group',
+              doc: 'OAuth 2 client-credentials grant for `oauthbearer`: Sluice fetches the token and refreshes it before it expires.',
+              fields: {
+                tokenEndpoint: { kind: 'string', doc: 'Token endpoint URL of the identity provider.' },
+                clientId: { kind: 'string', doc: 'OAuth client id.' },
+                ...secret('clientSecret', 'OAuth client secret.'),
+                scope: { kind: 'string', doc: 'Scope(s) to request, space-separated.' },
+              },
+            },
+          },
+        },
+        rdkafka: { kind: 'map', doc: 'Extra librdkafka properties, passed through as they are (they win over the options above).' },
       },
     },
     elasticsearch: {
       kind: 'group',
       fields: {
-        node: { kind: 'stringList', doc: 'Elasticsearch URL(s).', default: ['http://127.0.0.1:9200'] },
+        node: { kind: 'stringList', doc: 'Elasticsearch URL(s).', defaultDoc: '`http://127.0.0.1:9200` unless `cloudId` is set' },
+        cloudId: { kind: 'string', doc: 'Elastic Cloud deployment id; replaces `node`.' },
         auth: {
           kind: 'group',
           doc: 'At most one of: username + password, apiKey, bearer.',
           fields: {
             username: { kind: 'string', doc: 'Basic auth user.' },
-            password: { kind: 'string', doc: 'Basic auth password.', secret: true },
-            apiKey: { kind: 'string', doc: 'API key (the base64 `id:key`).', secret: true },
-            bearer: { kind: 'string', doc: 'Bearer token.', secret: true },
+            ...secret('password', 'Basic auth password.'),
+            ...secret('apiKey', 'API key (the base64 `id:key`).'),
+            ...secret('bearer', 'Bearer token.'),
           },
         },
         tls: {
@@ -195,6 +243,31 @@ export const schema: Group = {
         },
       },
     },
+    metrics: {
+      kind: 'group',
+      doc: 'The HTTP server for Prometheus metrics and health checks.',
+      fields: {
+        port: {
+          kind: 'int',
+          doc: 'Serve `/metrics`, `/healthz` and `/readyz` on this port; unset = no server, 0 = any free port (logged).',
+          min: 0,
+          max: 65535,
+        },
+        host: { kind: 'string', doc: 'Address the server listens on.', default: '0.0.0.0' },
+      },
+    },
+    health: {
+      kind: 'group',
+      fields: {
+        stallSeconds: {
+          kind: 'int',
+          doc: '`/readyz` turns unready when records wait in Kafka (lag > 0) but none has been completed for this long.',
+          default: 120,
+          min: 1,
+          unit: 's',
+        },
+      },
+    },
     log: {
       kind: 'group',
       fields: {
@@ -208,6 +281,14 @@ export const schema: Group = {
     },
   },
 };
+
+/** A secret option and its `<name>File` sibling, which names a file holding the secret. */
+function secret(name: string, doc: string): Record<string, Leaf> {
+  return {
+    [name]: { kind: 'string', doc, secret: true },
+    [`${name}File`]: { kind: 'string', doc: `File whose contents (trailing newline removed) are \`${name}\`.`, fileOf: name },
+  };
+}
 
 export type IdStrategy =
   | { kind: 'kafka' }
@@ -226,10 +307,18 @@ export interface SluiceConfig {
     topics: string[];
     startFrom: 'earliest' | 'latest';
     groupInstanceId: string | undefined;
+    tls: { enabled: boolean; ca?: string; cert?: string; key?: string; keyPassword?: string; rejectUnauthorized: boolean };
+    sasl: {
+      mechanism?: 'plain' | 'scram-sha-256' | 'scram-sha-512' | 'oauthbearer';
+      username?: string;
+      password?: string;
+      oauthbearer: { tokenEndpoint?: string; clientId?: string; clientSecret?: string; scope?: string };
+    };
     rdkafka: Record<string, string | number | boolean>;
   };
   elasticsearch: {
     node: string[];
+    cloudId: string | undefined;
     auth: { username?: string; password?: string; apiKey?: string; bearer?: string };
     tls: { ca: string | undefined; rejectUnauthorized: boolean };
     requestTimeoutMs: number;
@@ -263,6 +352,8 @@ export interface SluiceConfig {
     maxBackoffMs: number;
   };
   shutdown: { timeoutMs: number };
+  metrics: { port: number | undefined; host: string };
+  health: { stallSeconds: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 

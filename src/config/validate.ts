@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ConfigError, ConfigErrors } from '../errors.js';
 import { compileIndexTemplate } from '../../workers/route/index-name.js';
 import { REQUIRED, schema, type Group, type Leaf, type SluiceConfig, type Spec } from './schema.js';
@@ -17,7 +18,9 @@ export function validateConfig(raw: unknown): SluiceConfig {
     }
   }
   const config = out as unknown as SluiceConfig;
+  if (errors.length === 0) readSecretFiles(out, errors);
   if (errors.length === 0) {
+    config.elasticsearch.node ??= config.elasticsearch.cloudId ? [] : ['http://127.0.0.1:9200'];
     const fallback = config.errors.dlqTopic ? 'dlq' : 'fail';
     config.errors.onMalformed ??= fallback;
     config.errors.onRejected ??= fallback;
@@ -139,7 +142,76 @@ function unitHint(unit: string | undefined): string {
   return '';
 }
 
+/** Fills each secret from its `<name>File` sibling, when that is set. */
+function readSecretFiles(config: Record<string, unknown>, errors: ConfigError[]): void {
+  for (const [path, spec] of leaves()) {
+    if (spec.kind !== 'string' || spec.fileOf === undefined) continue;
+    const file = getPath(config, path);
+    if (typeof file !== 'string') continue;
+    const target = path.slice(0, path.lastIndexOf('.') + 1) + spec.fileOf;
+    if (getPath(config, target) !== undefined) {
+      errors.push(new ConfigError(path, `and ${target} are both set; give only one`));
+      continue;
+    }
+    let value: string;
+    try {
+      value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      errors.push(new ConfigError(path, `cannot be read: ${(err as Error).message}`));
+      continue;
+    }
+    if (value === '') errors.push(new ConfigError(path, `names an empty file (${file})`));
+    else setPath(config, target, value);
+  }
+}
+
+/** Files the configuration names must exist and be readable now, not at the first connection. */
+function checkReadable(path: string, file: string | undefined, errors: ConfigError[]): void {
+  if (file === undefined) return;
+  try {
+    readFileSync(file);
+  } catch (err) {
+    errors.push(new ConfigError(path, `cannot be read: ${(err as Error).message}`));
+  }
+}
+
+function checkKafkaSecurity(kafka: SluiceConfig['kafka'], errors: ConfigError[]): void {
+  const { tls, sasl } = kafka;
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    if (tls[key] !== undefined && !tls.enabled) errors.push(new ConfigError(`kafka.tls.${key}`, 'is set, but kafka.tls.enabled is false'));
+    checkReadable(`kafka.tls.${key}`, tls[key], errors);
+  }
+  if ((tls.cert === undefined) !== (tls.key === undefined)) errors.push(new ConfigError('kafka.tls', 'needs both cert and key for a client certificate'));
+  if (tls.keyPassword !== undefined && tls.key === undefined) errors.push(new ConfigError('kafka.tls.keyPassword', 'is set, but kafka.tls.key is not'));
+  const ob = sasl.oauthbearer;
+  switch (sasl.mechanism) {
+    case undefined:
+      for (const key of ['username', 'password'] as const) {
+        if (sasl[key] !== undefined) errors.push(new ConfigError(`kafka.sasl.${key}`, 'is set, but kafka.sasl.mechanism is not'));
+      }
+      if (ob.tokenEndpoint ?? ob.clientId ?? ob.clientSecret) errors.push(new ConfigError('kafka.sasl.oauthbearer', 'is set, but kafka.sasl.mechanism is not oauthbearer'));
+      break;
+    case 'oauthbearer':
+      for (const key of ['tokenEndpoint', 'clientId', 'clientSecret'] as const) {
+        if (ob[key] === undefined) errors.push(new ConfigError(`kafka.sasl.oauthbearer.${key}`, 'is required with kafka.sasl.mechanism oauthbearer'));
+      }
+      if (ob.tokenEndpoint !== undefined && !/^https?:\/\/\S+$/.test(ob.tokenEndpoint)) {
+        errors.push(new ConfigError('kafka.sasl.oauthbearer.tokenEndpoint', `must be an http:// or https:// URL (got ${JSON.stringify(ob.tokenEndpoint)})`));
+      }
+      break;
+    default:
+      for (const key of ['username', 'password'] as const) {
+        if (sasl[key] === undefined) errors.push(new ConfigError(`kafka.sasl.${key}`, `is required with kafka.sasl.mechanism ${sasl.mechanism}`));
+      }
+  }
+}
+
 function crossCheck(config: SluiceConfig, errors: ConfigError[]): void {
+  checkKafkaSecurity(config.kafka, errors);
+  if (config.elasticsearch.cloudId !== undefined && config.elasticsearch.node.length > 0) {
+    errors.push(new ConfigError('elasticsearch.cloudId', 'and elasticsearch.node are both set; give only one'));
+  }
+  checkReadable('elasticsearch.tls.ca', config.elasticsearch.tls.ca, errors);
   const auth = config.elasticsearch.auth;
   const kinds = [auth.username !== undefined || auth.password !== undefined, auth.apiKey !== undefined, auth.bearer !== undefined];
   if (kinds.filter(Boolean).length > 1) {

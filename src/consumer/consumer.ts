@@ -2,6 +2,7 @@ import rdkafka, { type KafkaConsumer, type LibrdKafkaError, type Message, type T
 import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.js';
 import { KafkaError } from '../errors.js';
+import { securityProperties, type TokenSource } from '../kafka-auth.js';
 
 const { CODES } = rdkafka;
 
@@ -38,7 +39,7 @@ export interface ConsumerTuning {
  * auto-commit. The loop keeps polling while partitions are paused, revoked or draining: that serves
  * rebalance and commit callbacks and keeps the member within `max.poll.interval.ms`.
  */
-export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tuning: ConsumerTuning, logger: Logger) {
+export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tuning: ConsumerTuning, logger: Logger, tokens?: TokenSource) {
   let rebalancing: Promise<void> = Promise.resolve();
   const consumer: KafkaConsumer = new rdkafka.KafkaConsumer(
     {
@@ -58,6 +59,7 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
       'fetch.queue.backoff.ms': 50,
       'socket.keepalive.enable': true,
       offset_commit_cb: true,
+      ...securityProperties(config.kafka),
       ...config.kafka.rdkafka,
       rebalance_cb: function (this: KafkaConsumer, err: LibrdKafkaError, assignment: TopicPartition[]) {
         // Runs on the main thread after librdkafka queued the event; librdkafka waits for the
@@ -133,6 +135,7 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
 
   return {
     async connect(timeoutMs: number): Promise<void> {
+      tokens?.attach(consumer);
       await new Promise<void>((resolve, reject) => {
         consumer.connect({ timeout: timeoutMs }, (err) => {
           if (err) reject(new KafkaError(`cannot connect to Kafka at ${config.kafka.brokers.join(',')}: ${err.message}`, err.code, { cause: err }));
@@ -183,6 +186,7 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
       await loopStopped;
       await rebalancing;
       await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+      tokens?.detach(consumer);
       await rebalancing;
     },
   };

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.js';
 import type { KafkaRecord } from '../dispatch/batch.js';
 import { KafkaError } from '../errors.js';
+import { securityProperties, type TokenSource } from '../kafka-auth.js';
 import { failureClass, type RecordFailure } from '../protocol.js';
 
 /** Headers Sluice adds to each dead-letter record, after the original record's own. */
@@ -25,7 +26,7 @@ export const DLQ_HEADERS = {
  * producer); a failed delivery is produced again with backoff, never given up: until the ack the
  * record is not done and offsets do not move past it.
  */
-export function createDeadLetterProducer(config: SluiceConfig, logger: Logger) {
+export function createDeadLetterProducer(config: SluiceConfig, logger: Logger, tokens?: TokenSource) {
   const topic = config.errors.dlqTopic as string;
   const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   let nextId = 0;
@@ -35,6 +36,7 @@ export function createDeadLetterProducer(config: SluiceConfig, logger: Logger) {
     'enable.idempotence': true,
     dr_cb: true,
     'linger.ms': 5,
+    ...securityProperties(config.kafka),
     ...dlqPassthrough(config.kafka.rdkafka),
   });
   producer.on('delivery-report', (err, report) => {
@@ -65,6 +67,7 @@ export function createDeadLetterProducer(config: SluiceConfig, logger: Logger) {
     topic,
 
     async connect(): Promise<void> {
+      tokens?.attach(producer);
       await new Promise<void>((resolve, reject) =>
         producer.connect({ timeout: 30_000 }, (err) => (err ? reject(new KafkaError(`dead-letter producer cannot connect: ${err.message}`, err.code)) : resolve())),
       );
@@ -88,6 +91,7 @@ export function createDeadLetterProducer(config: SluiceConfig, logger: Logger) {
     async close(): Promise<void> {
       await new Promise<void>((resolve) => producer.flush(10_000, () => resolve()));
       await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
+      tokens?.detach(producer);
     },
   };
 }

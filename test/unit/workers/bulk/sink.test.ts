@@ -40,7 +40,7 @@ const ok = (ids: string[]) => ({ status: 200, body: { errors: false, items: ids.
 
 function sinkFor(url: string, over: { maxRetries?: number; bulkMaxBytes?: number; opType?: 'index' | 'create'; signals?: WorkerSignal[] } = {}) {
   return createBulkSink({
-    client: createClient({ node: [url], auth: {}, tls: { ca: undefined, rejectUnauthorized: true }, requestTimeoutMs: 5000 }, 4),
+    client: createClient({ node: [url], cloudId: undefined, auth: {}, tls: { ca: undefined, rejectUnauthorized: true }, requestTimeoutMs: 5000 }, 4),
     headers: undefined,
     opType: over.opType ?? 'index',
     bulkMaxBytes: over.bulkMaxBytes ?? 1 << 20,
