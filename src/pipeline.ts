@@ -7,7 +7,12 @@ import { createDeadLetterProducer } from './dlq/producer.js';
 import { createDispatcher } from './dispatch/dispatcher.js';
 import { createClient, probeServer, type ServerInfo } from './elasticsearch.js';
 import { SluiceError } from './errors.js';
+import { HealthWatch, type Readiness } from './health.js';
+import { createTokenSource } from './kafka-auth.js';
+import type { Registry } from 'prom-client';
+import { createMetrics, type PartitionView } from './metrics.js';
 import { parseTpKey, tpKey, WatermarkTracker } from './offsets/watermark.js';
+import { startStatusServer } from './status-server.js';
 import { failureClass, type BatchResult, type BatchTask, type WorkerInit, type WorkerSignal } from './protocol.js';
 
 export interface Progress {
@@ -29,6 +34,8 @@ export interface Progress {
   blocked: number;
   deadLettered: number;
   assigned: number;
+  /** The readiness `/readyz` reports. */
+  readiness: Readiness;
 }
 
 export interface RunOptions {
@@ -63,7 +70,26 @@ type Ends = Map<string, { hi: number; lo: number; committed: number }>;
 export async function startPipeline(config: SluiceConfig, options: RunOptions) {
   const { logger } = options;
   const started = Date.now();
-  const server = await waitForElasticsearch(config, logger);
+  const health = new HealthWatch(config.health.stallSeconds * 1000);
+  let readiness: Readiness = { ready: false, reasons: ['starting'] };
+  // Up before anything else, so that a member waiting for its servers already answers /healthz.
+  let registry: Registry | undefined;
+  const status =
+    config.metrics.port === undefined
+      ? undefined
+      : await startStatusServer({ host: config.metrics.host, port: config.metrics.port, metrics: () => registry, readiness: () => readiness, logger }).catch((err: unknown) => {
+          throw new SluiceError(`cannot serve metrics on ${config.metrics.host}:${config.metrics.port}: ${(err as Error).message}`, { cause: err });
+        });
+  const tokens = config.kafka.sasl.mechanism === 'oauthbearer' ? createTokenSource(config.kafka, logger) : undefined;
+  let server: ServerInfo;
+  try {
+    server = await waitForElasticsearch(config, logger);
+    await tokens?.start();
+  } catch (err) {
+    tokens?.close();
+    await status?.close();
+    throw err;
+  }
   logger.info({ version: server.version, cluster: server.clusterName }, 'elasticsearch reachable');
 
   const workers = config.pipeline.workers;
@@ -109,7 +135,21 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
   const budget = config.pipeline.maxBufferedBytes;
   const revokeTimeoutMs = Math.floor(Number(config.kafka.rdkafka['max.poll.interval.ms'] ?? 300_000) / 2);
 
-  const dlq = config.errors.dlqTopic ? createDeadLetterProducer(config, logger) : undefined;
+  const metrics = createMetrics({
+    counters: () => dispatcher.counters,
+    budgetBytes: budget,
+    bufferedBytes: () => dispatcher.bufferedBytes(),
+    inFlightBytes: () => dispatcher.inFlightBytes(),
+    inFlightBatches: () => dispatcher.inFlight(),
+    queuedBatches: () => dispatcher.queued(),
+    partitions,
+    halted: () => halts.size > 0,
+    ready: () => readiness.ready,
+    workers: () => pool.threads,
+  });
+  registry = metrics.registry;
+
+  const dlq = config.errors.dlqTopic ? createDeadLetterProducer(config, logger, tokens) : undefined;
   pool.on('message', (signal: WorkerSignal) => onWorkerSignal(signal));
 
   const dispatcher = createDispatcher({
@@ -123,16 +163,19 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
     },
     onFailed(record, failure) {
       const cls = failureClass(failure.stage);
+      metrics.failed(cls);
       const policy = cls === 'null' ? 'dlq' : cls === 'malformed' ? config.errors.onMalformed : config.errors.onRejected;
       const where = { topic: record.topic, partition: record.partition, offset: record.offset, stage: failure.stage, status: failure.status, errorType: failure.errorType, reason: failure.reason };
-      if (policy === 'skip') {
+      if (policy === 'skip' && cls !== 'null') {
         logger.warn({ ...where, policy }, 'record skipped: it could not be indexed');
+        metrics.skipped(cls);
         return 'done';
       }
       if (policy === 'dlq' && dlq) {
         logger.warn({ ...where, dlqTopic: dlq.topic }, 'record sent to the dead-letter topic');
         return dlq.send(record, failure).then(() => {
           deadLettered++;
+          metrics.deadLettered(cls);
         });
       }
       const tp = tpKey(record.topic, record.partition);
@@ -148,12 +191,14 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
       return 'block';
     },
     onSettled: checkBudget,
+    onStats: (stats) => metrics.batch(stats),
   });
 
   const consumer = createConsumer(
     config,
     {
       onAssign(tps) {
+        metrics.rebalance('assign');
         const toPause = [];
         for (const tp of tps) {
           const key = tpKey(tp.topic, tp.partition);
@@ -168,6 +213,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
         return toPause;
       },
       async onRevoke(tps) {
+        metrics.rebalance('revoke');
         const keys = new Set(tps.map((tp) => tpKey(tp.topic, tp.partition)));
         const settled = await dispatcher.release(keys, revokeTimeoutMs);
         if (!settled) logger.warn({ timeoutMs: revokeTimeoutMs }, 'revoked partitions still had batches in flight at the deadline; their records will be indexed again by the next owner');
@@ -209,6 +255,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
       queuedMaxKbytes: Math.max(1024, Math.min(65536, Math.floor(budget / 4 / 1024))),
     },
     logger,
+    tokens,
   );
 
   function committable(keys: string[]) {
@@ -291,11 +338,48 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
     if (assigned.size === 0) return undefined;
     let total = 0;
     for (const key of assigned.keys()) {
-      const end = ends.get(key);
-      if (!end) return undefined;
-      total += Math.max(0, end.hi - position(key, end));
+      const l = partitionLag(key);
+      if (l === undefined) return undefined;
+      total += l;
     }
     return total;
+  }
+
+  function partitionLag(key: string): number | undefined {
+    const end = ends.get(key);
+    return end ? Math.max(0, end.hi - position(key, end)) : undefined;
+  }
+
+  function partitions(): PartitionView[] {
+    return [...assigned].map(([key, tp]) => {
+      const end = ends.get(key);
+      return {
+        topic: tp.topic,
+        partition: tp.partition,
+        paused: paused.has(key),
+        blocked: blocked.has(key),
+        watermark: tracker.committable(key),
+        highWatermark: end?.hi,
+        committed: end && end.committed >= 0 ? end.committed : undefined,
+        lag: partitionLag(key),
+      };
+    });
+  }
+
+  function haltReason(): string | undefined {
+    return halts.size > 0 ? (halts.values().next().value?.reason ?? 'halted') : undefined;
+  }
+
+  /** Re-evaluated every second and on each /readyz; turns are logged. */
+  function checkReadiness(): Readiness {
+    const c = dispatcher.counters;
+    const next = health.evaluate({ assigned: assigned.size, halted: haltReason(), blocked: blocked.size, stopping, lag: lag(), done: c.indexed + c.skipped + c.failed });
+    if (next.ready !== readiness.ready) {
+      if (next.ready) logger.info('ready');
+      else logger.warn({ reasons: next.reasons }, 'not ready');
+    }
+    readiness = next;
+    return next;
   }
 
   /** Next offset to process: our watermark, else the group's commit, else (empty partition) the end. */
@@ -325,15 +409,17 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
       inFlightBatches: dispatcher.inFlight(),
       bufferedBytes: dispatcher.bufferedBytes(),
       paused: overBudget,
-      halted: halts.size > 0 ? (halts.values().next().value?.reason ?? 'halted') : undefined,
+      halted: haltReason(),
       blocked: blocked.size,
       deadLettered,
       assigned: assigned.size,
+      readiness,
     };
   }
 
   const ticker = setInterval(() => {
     reportHalt();
+    checkReadiness();
     const p = progress();
     options.onProgress?.(p);
     if (options.untilCaughtUp && !stopping && p.lag === 0 && dispatcher.idle()) void stop('caught up');
@@ -352,6 +438,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
       stopping = true;
       stopReason = reason;
       clearInterval(ticker);
+      checkReadiness();
       logger.info({ reason, inFlight: dispatcher.inFlight() }, 'stopping: finishing in-flight batches');
       applyPauses();
       const drained = await dispatcher.drain(config.shutdown.timeoutMs);
@@ -377,7 +464,12 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
       logger.info(summary, 'stopped');
       if (fatal) rejectDone(fatal);
       else resolveDone(summary);
-    })().catch((err: unknown) => rejectDone(err));
+    })()
+      .catch((err: unknown) => rejectDone(err))
+      .finally(() => {
+        tokens?.close();
+        return status?.close();
+      });
     return stopPromise;
   }
 
@@ -386,7 +478,8 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
     await consumer.connect(30_000);
   } catch (err) {
     clearInterval(ticker);
-    await pool.destroy();
+    tokens?.close();
+    await Promise.all([pool.destroy(), status?.close()]);
     throw err;
   }
   consumer.start();

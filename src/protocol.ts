@@ -65,11 +65,39 @@ export interface RecordFailure {
   errorType?: string;
 }
 
+/** Why a `_bulk` request or item was sent again. */
+export const RETRY_CLASSES = ['overload', 'server_error', 'timeout', 'connection', 'too_large', 'halted', 'other'] as const;
+export type RetryClass = (typeof RETRY_CLASSES)[number];
+
+/** What a worker did for one batch; the main thread turns it into metrics. */
 export interface BatchStats {
+  /** Documents encoded (a transform may make several of one record, or none). */
   docs: number;
   bulkRequests: number;
   bulkBytes: number;
-  retries: number;
+  /** Duration of each `_bulk` request, in milliseconds. */
+  bulkMs: number[];
+  retries: Partial<Record<RetryClass, number>>;
+  /** Records skipped because their value was null (`errors.onNull: skip`). */
+  tombstones: number;
+  /** Records the transform dropped (it returned null or no document). */
+  dropped: number;
+}
+
+export function emptyStats(): BatchStats {
+  return { docs: 0, bulkRequests: 0, bulkBytes: 0, bulkMs: [], retries: {}, tombstones: 0, dropped: 0 };
+}
+
+/** Adds `from` into `into`. */
+export function addStats(into: BatchStats, from: BatchStats): BatchStats {
+  into.docs += from.docs;
+  into.bulkRequests += from.bulkRequests;
+  into.bulkBytes += from.bulkBytes;
+  for (const ms of from.bulkMs) into.bulkMs.push(ms);
+  for (const [cls, n] of Object.entries(from.retries) as Array<[RetryClass, number]>) into.retries[cls] = (into.retries[cls] ?? 0) + n;
+  into.tombstones += from.tombstones;
+  into.dropped += from.dropped;
+  return into;
 }
 
 export interface BatchResult {

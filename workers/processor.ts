@@ -1,7 +1,7 @@
 import pino, { type Logger } from 'pino';
 import { compatHeaders, createClient } from '../src/elasticsearch.js';
 import { parseIdStrategy, type IdStrategy } from '../src/config/schema.js';
-import { COORD_STRIDE, INDEX_STRIDE, NULL_REF, Outcome, type BatchResult, type BatchTask, type RecordFailure, type WorkerInit, type WorkerSignal } from '../src/protocol.js';
+import { COORD_STRIDE, INDEX_STRIDE, NULL_REF, Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type WorkerInit, type WorkerSignal } from '../src/protocol.js';
 import { createDecoder } from './decode.js';
 import { createActionLines, NdjsonEncoder } from './bulk/encoder.js';
 import { HaltMonitor } from './bulk/halt.js';
@@ -51,6 +51,8 @@ export async function createBatchProcessor(
     const outcomes = new Uint8Array(count);
     const failures: RecordFailure[] = [];
     const encoder = new NdjsonEncoder(Math.max(64 * 1024, Math.ceil(bytes.length * 1.25)));
+    let tombstones = 0;
+    let dropped = 0;
     const fail = (record: number, stage: RecordFailure['stage'], reason: string): void => {
       outcomes[record] = Outcome.Failed;
       failures.push({ record, stage, reason });
@@ -92,6 +94,7 @@ export async function createBatchProcessor(
         }
         if (out === null || out === undefined || (Array.isArray(out) && out.length === 0)) {
           outcomes[r] = Outcome.Skipped;
+          dropped++;
           continue;
         }
         const docs = Array.isArray(out) ? out : [out];
@@ -102,11 +105,12 @@ export async function createBatchProcessor(
     }
 
     const encoded = encoder.finish();
-    const stats = { docs: encoder.docs, bulkRequests: 0, bulkBytes: 0, retries: 0 };
+    const stats: BatchStats = { docs: encoder.docs, bulkRequests: 0, bulkBytes: 0, bulkMs: [], retries: {}, tombstones, dropped };
     if (encoder.docs > 0) {
       const result = await sink.index(encoded);
       stats.bulkRequests = result.bulkRequests;
       stats.bulkBytes = result.bulkBytes;
+      stats.bulkMs = result.bulkMs;
       stats.retries = result.retries;
       for (const [doc, f] of result.failures) {
         const record = encoded.docRecords[doc] as number;
@@ -125,6 +129,7 @@ export async function createBatchProcessor(
     function tombstone(record: number, topic: string, partition: number, timestamp: number, key: string | null): void {
       if (init.onNull === 'skip') {
         outcomes[record] = Outcome.Skipped;
+        tombstones++;
       } else if (init.onNull === 'dlq') {
         fail(record, 'null', 'null value (tombstone)');
       } else if (key === null || key === '') {

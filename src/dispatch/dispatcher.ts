@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { Outcome, type BatchResult, type BatchTask, type RecordFailure } from '../protocol.js';
+import { addStats, emptyStats, Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure } from '../protocol.js';
 import { tpKey, type Segment, type WatermarkTracker } from '../offsets/watermark.js';
 import { BatchBuilder, packTask, RECORD_OVERHEAD_BYTES, recordBytes, type KafkaRecord, type PartitionRun } from './batch.js';
 
@@ -17,9 +17,7 @@ export interface DispatchCounters {
   indexed: number;
   skipped: number;
   failed: number;
-  docs: number;
-  bulkRequests: number;
-  retries: number;
+  /** Batches run again because their worker failed. */
   taskRetries: number;
   dropped: number;
   /** Failed records waiting for their dead-letter acknowledgement. */
@@ -41,6 +39,8 @@ export interface DispatcherOptions {
   onFailed: (record: KafkaRecord, failure: RecordFailure) => 'done' | 'block' | Promise<void>;
   /** A batch completed or was retried: capacity was freed. */
   onSettled?: () => void;
+  /** What the worker reported doing for a completed batch (for metrics). */
+  onStats?: (stats: BatchStats) => void;
   now?: () => number;
   /** Runs of a batch whose worker failed before it is split to find the record that fails it. */
   maxTaskAttempts?: number;
@@ -76,7 +76,7 @@ export function createDispatcher(options: DispatcherOptions) {
   let queuedBytes = 0;
   let inFlightBytes = 0;
   const settleListeners = new Set<() => void>();
-  const counters: DispatchCounters = { records: 0, indexed: 0, skipped: 0, failed: 0, docs: 0, bulkRequests: 0, retries: 0, taskRetries: 0, dropped: 0, deadLetterPending: 0 };
+  const counters: DispatchCounters = { records: 0, indexed: 0, skipped: 0, failed: 0, taskRetries: 0, dropped: 0, deadLetterPending: 0 };
 
   function add(records: readonly KafkaRecord[]): void {
     const t = now();
@@ -162,7 +162,7 @@ export function createDispatcher(options: DispatcherOptions) {
           const r = runs[0]?.records[0] as KafkaRecord;
           logger.error({ err, topic: r.topic, partition: r.partition, offset: r.offset }, 'record fails every worker that processes it');
           const reason = `worker failed ${attempt} times on this record: ${err instanceof Error ? err.message : String(err)}`;
-          return { outcomes: Uint8Array.of(Outcome.Failed), failures: [{ record: 0, stage: 'worker', reason, attempts: attempt }], stats: { docs: 0, bulkRequests: 0, bulkBytes: 0, retries: 0 } };
+          return { outcomes: Uint8Array.of(Outcome.Failed), failures: [{ record: 0, stage: 'worker', reason, attempts: attempt }], stats: emptyStats() };
         }
         logger.error({ err, records }, 'worker keeps failing a batch; splitting it to isolate the record');
         const [left, right] = splitRuns(runs, Math.floor(records / 2));
@@ -176,9 +176,7 @@ export function createDispatcher(options: DispatcherOptions) {
   function complete(batch: Sealed, result: BatchResult): void {
     inFlight.delete(batch);
     inFlightBytes -= batch.bytes;
-    counters.docs += result.stats.docs;
-    counters.bulkRequests += result.stats.bulkRequests;
-    counters.retries += result.stats.retries;
+    options.onStats?.(result.stats);
     const failures = new Map<number, RecordFailure>();
     for (const f of result.failures) failures.set(f.record, f);
 
@@ -325,11 +323,6 @@ export function mergeResults(a: BatchResult, b: BatchResult): BatchResult {
   return {
     outcomes,
     failures: [...a.failures, ...b.failures.map((f) => ({ ...f, record: f.record + a.outcomes.length }))],
-    stats: {
-      docs: a.stats.docs + b.stats.docs,
-      bulkRequests: a.stats.bulkRequests + b.stats.bulkRequests,
-      bulkBytes: a.stats.bulkBytes + b.stats.bulkBytes,
-      retries: a.stats.retries + b.stats.retries,
-    },
+    stats: addStats(addStats(emptyStats(), a.stats), b.stats),
   };
 }

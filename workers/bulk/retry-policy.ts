@@ -1,4 +1,5 @@
 import { errors } from '@elastic/elasticsearch';
+import type { RetryClass } from '../../src/protocol.js';
 import type { OpType } from './encoder.js';
 
 /**
@@ -36,6 +37,14 @@ export interface RequestFailure {
   status?: number;
   errorType?: string;
   reason: string;
+  /** The cause, for the retry metrics. */
+  cls: RetryClass;
+}
+
+/** The cause of a retried item, for the retry metrics. */
+export function itemRetryClass(verdict: ItemVerdict, status: number): RetryClass {
+  if (verdict === 'halt') return 'halted';
+  return status >= 500 ? 'server_error' : 'overload';
 }
 
 /**
@@ -49,17 +58,18 @@ export function classifyRequestError(err: unknown): RequestFailure {
     const body = err.body as { error?: { type?: string; reason?: string } } | undefined;
     const errorType = body?.error?.type;
     const reason = body?.error?.reason ?? err.message;
-    if (status === 413) return { retry: true, halt: false, split: true, status, reason: 'request body too large' };
+    if (status === 413) return { retry: true, halt: false, split: true, status, reason: 'request body too large', cls: 'too_large' };
     const halt = status === 401 || status === 403 || (errorType !== undefined && HALT_TYPES.has(errorType));
-    const out: RequestFailure = { retry: halt || status !== 400, halt, split: false, status, reason };
+    const cls: RetryClass = halt ? 'halted' : status === 429 || errorType === 'es_rejected_execution_exception' ? 'overload' : status >= 500 ? 'server_error' : 'other';
+    const out: RequestFailure = { retry: halt || status !== 400, halt, split: false, status, reason, cls };
     if (errorType !== undefined) out.errorType = errorType;
     return out;
   }
-  if (err instanceof errors.TimeoutError) return { retry: true, halt: false, split: false, reason: 'request timed out' };
+  if (err instanceof errors.TimeoutError) return { retry: true, halt: false, split: false, reason: 'request timed out', cls: 'timeout' };
   if (err instanceof errors.ConnectionError || err instanceof errors.NoLivingConnectionsError) {
-    return { retry: true, halt: false, split: false, reason: `connection failed: ${err.message}` };
+    return { retry: true, halt: false, split: false, reason: `connection failed: ${err.message}`, cls: 'connection' };
   }
-  return { retry: true, halt: false, split: false, reason: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+  return { retry: true, halt: false, split: false, reason: err instanceof Error ? `${err.name}: ${err.message}` : String(err), cls: 'other' };
 }
 
 /** Exponential backoff with equal jitter: half the step fixed, half random, capped. */

@@ -1,9 +1,11 @@
 import type { Client } from '@elastic/elasticsearch';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import type { RetryClass } from '../../src/protocol.js';
 import type { EncodedBatch, OpType } from './encoder.js';
 import { buildRequests, subsetRequest, type BulkRequest } from './request-builder.js';
 import type { HaltMonitor } from './halt.js';
-import { backoffDelay, classifyItem, classifyRequestError, mayRetry } from './retry-policy.js';
+import { backoffDelay, classifyItem, classifyRequestError, itemRetryClass, mayRetry } from './retry-policy.js';
 import type { Semaphore } from './semaphore.js';
 import { sendBulk, type ItemResult } from './service.js';
 
@@ -19,7 +21,9 @@ export interface SinkResult {
   failures: Map<number, DocFailure>;
   bulkRequests: number;
   bulkBytes: number;
-  retries: number;
+  /** Duration of each request, ms. */
+  bulkMs: number[];
+  retries: Partial<Record<RetryClass, number>>;
 }
 
 export interface BulkSinkOptions {
@@ -45,7 +49,7 @@ export function createBulkSink(options: BulkSinkOptions) {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
 
   async function index(batch: EncodedBatch): Promise<SinkResult> {
-    const result: SinkResult = { failures: new Map(), bulkRequests: 0, bulkBytes: 0, retries: 0 };
+    const result: SinkResult = { failures: new Map(), bulkRequests: 0, bulkBytes: 0, bulkMs: [], retries: {} };
     await Promise.all(buildRequests(batch, options.bulkMaxBytes).map((req) => deliver(batch, req, result)));
     return result;
   }
@@ -68,14 +72,17 @@ export function createBulkSink(options: BulkSinkOptions) {
       for (;;) {
         let items: ItemResult[] | undefined;
         await semaphore.acquire();
+        const sentAt = performance.now();
         try {
           result.bulkRequests++;
           result.bulkBytes += request.body.length;
           items = await sendBulk(client, request.body, request.docs.length, headers);
         } catch (err) {
           semaphore.release();
+          result.bulkMs.push(performance.now() - sentAt);
           const failure = classifyRequestError(err);
           if (failure.split && request.docs.length > 1) {
+            countRetry(result, failure.cls);
             const half = request.docs.length >> 1;
             setHalted(false);
             await Promise.all([
@@ -92,10 +99,11 @@ export function createBulkSink(options: BulkSinkOptions) {
           }
           logger.warn({ status: failure.status, errorType: failure.errorType, reason: failure.reason, attempt, docs: request.docs.length }, 'bulk request failed; retrying');
           await sleep(backoffDelay(attempt++, retry.backoffMs, retry.maxBackoffMs));
-          result.retries++;
+          countRetry(result, failure.cls);
           continue;
         }
         semaphore.release();
+        result.bulkMs.push(performance.now() - sentAt);
         if (items === undefined) return;
 
         const again: number[] = [];
@@ -121,7 +129,7 @@ export function createBulkSink(options: BulkSinkOptions) {
         const cause = haltedBy ?? retriedBy;
         logger.debug({ status: cause?.status, errorType: cause?.errorType, items: again.length, attempt }, 'retrying bulk items');
         await sleep(backoffDelay(attempt++, retry.backoffMs, retry.maxBackoffMs));
-        result.retries++;
+        countRetry(result, itemRetryClass(haltedBy ? 'halt' : 'retry', cause?.status ?? 0));
         request = subsetRequest(batch, Int32Array.from(again));
       }
     } finally {
@@ -130,6 +138,10 @@ export function createBulkSink(options: BulkSinkOptions) {
   }
 
   return { index };
+}
+
+function countRetry(result: SinkResult, cls: RetryClass): void {
+  result.retries[cls] = (result.retries[cls] ?? 0) + 1;
 }
 
 function toFailure(item: ItemResult, attempts: number): DocFailure {

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { createDispatcher, mergeResults, splitRuns, type DispatchLimits } from '../../../src/dispatch/dispatcher.js';
 import { RECORD_OVERHEAD_BYTES, type KafkaRecord } from '../../../src/dispatch/batch.js';
 import { tpKey, WatermarkTracker } from '../../../src/offsets/watermark.js';
-import { COORD_STRIDE, Outcome, type BatchResult, type BatchTask } from '../../../src/protocol.js';
+import { COORD_STRIDE, emptyStats, Outcome, type BatchResult, type BatchStats, type BatchTask } from '../../../src/protocol.js';
 
 const logger = pino({ level: 'silent' });
 const rec = (partition: number, offset: number, size = 10): KafkaRecord => ({ topic: 't', partition, offset, value: Buffer.alloc(size, 0x61) });
@@ -24,7 +24,7 @@ function fakePool() {
         outcomes[r] = outcome(t.task.coords[r * COORD_STRIDE] as number);
         if (outcomes[r] === Outcome.Failed) failures.push({ record: r, stage: 'index' as const, reason: 'mapper_parsing_exception', status: 400, errorType: 'mapper_parsing_exception' });
       }
-      t.resolve({ outcomes, failures, stats: { docs: n, bulkRequests: 1, bulkBytes: 0, retries: 0 } });
+      t.resolve({ outcomes, failures, stats: { ...emptyStats(), docs: n, bulkRequests: 1 } });
     },
   };
 }
@@ -133,7 +133,7 @@ describe('dispatcher', () => {
       const offsets = Array.from({ length: task.coords.length / COORD_STRIDE }, (_, r) => task.coords[r * COORD_STRIDE] as number);
       ran.push(offsets);
       if (offsets.includes(5)) throw new Error('worker exited with code 1');
-      return { outcomes: new Uint8Array(offsets.length).fill(Outcome.Indexed), failures: [], stats: { docs: offsets.length, bulkRequests: 1, bulkBytes: 0, retries: 0 } };
+      return { outcomes: new Uint8Array(offsets.length).fill(Outcome.Indexed), failures: [], stats: { ...emptyStats(), docs: offsets.length, bulkRequests: 1 } };
     };
     const failures: number[] = [];
     const { tracker, committed, d } = setup({ batchDocs: 8 }, (r) => (failures.push(r.offset), 'done'), run);
@@ -211,13 +211,13 @@ describe('batch splitting', () => {
     const [left, right] = splitRuns(runs, 4);
     expect(left.map((r) => [r.partition, r.records.map((x) => x.offset)])).to.deep.equal([[0, [0, 1, 2]], [1, [0]]]);
     expect(right.map((r) => [r.partition, r.records.map((x) => x.offset)])).to.deep.equal([[1, [1]]]);
-    const stats = { docs: 1, bulkRequests: 1, bulkBytes: 1, retries: 0 };
+    const stats = (): BatchStats => ({ ...emptyStats(), docs: 1, bulkRequests: 1, bulkBytes: 1, bulkMs: [5], retries: { overload: 1 } });
     const merged = mergeResults(
-      { outcomes: Uint8Array.of(1, 1, 3, 1), failures: [{ record: 2, stage: 'index', reason: 'x' }], stats },
-      { outcomes: Uint8Array.of(3), failures: [{ record: 0, stage: 'worker', reason: 'y' }], stats },
+      { outcomes: Uint8Array.of(1, 1, 3, 1), failures: [{ record: 2, stage: 'index', reason: 'x' }], stats: stats() },
+      { outcomes: Uint8Array.of(3), failures: [{ record: 0, stage: 'worker', reason: 'y' }], stats: stats() },
     );
     expect(Array.from(merged.outcomes)).to.deep.equal([1, 1, 3, 1, 3]);
     expect(merged.failures.map((f) => f.record)).to.deep.equal([2, 4]);
-    expect(merged.stats.docs).to.equal(2);
+    expect(merged.stats).to.deep.include({ docs: 2, bulkRequests: 2, bulkBytes: 2, bulkMs: [5, 5], retries: { overload: 2 } });
   });
 });

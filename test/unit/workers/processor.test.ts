@@ -43,7 +43,7 @@ function captureSink(failDoc?: (doc: number, lines: string[]) => DocFailure | un
           const f = failDoc?.(d, lines);
           if (f) failures.set(d, f);
         }
-        return { failures, bulkRequests: 1, bulkBytes: batch.buffer.length, retries: 0 };
+        return { failures, bulkRequests: 1, bulkBytes: batch.buffer.length, bulkMs: [1], retries: {} };
       },
     },
   };
@@ -72,7 +72,7 @@ describe('batch processor (worker record path)', () => {
     expect(Array.from(result.outcomes)).to.deep.equal([Outcome.Indexed, Outcome.Skipped, Outcome.Indexed]);
     expect(sent.map((s) => s.action)).to.deep.equal([{ index: { _index: 'logs', _id: 'logs-0-7' } }, { index: { _index: 'logs', _id: 'logs-1-3' } }]);
     expect(sent[0]?.source).to.equal('{"a":1}');
-    expect(result.stats.docs).to.equal(2);
+    expect(result.stats).to.deep.include({ docs: 2, tombstones: 1, dropped: 0, bulkRequests: 1 });
   });
 
   it('re-serializes pretty-printed JSON so that NDJSON stays one line per document', async () => {
@@ -147,6 +147,7 @@ describe('batch processor (worker record path)', () => {
     const result = await p.process(task([rec(0, '{"a":1}'), rec(1, '{"drop":true}'), rec(2, '{"boom":true}'), rec(3, '{"split":[1,2]}', 'k')]));
     expect(Array.from(result.outcomes)).to.deep.equal([Outcome.Indexed, Outcome.Skipped, Outcome.Failed, Outcome.Indexed]);
     expect(result.failures).to.deep.equal([{ record: 2, stage: 'transform', reason: 'transform threw: bad record' }]);
+    expect(result.stats).to.deep.include({ tombstones: 0, dropped: 1 });
     expect(sent.map((s) => [Object.values(s.action)[0]?._id, JSON.parse(s.source)])).to.deep.equal([
       ['logs-0-0', { a: 1, topic: 'logs', offset: 0 }],
       ['logs-0-3-0', { x: 1, key: 'k' }],

@@ -78,7 +78,8 @@ describe('bulk sink (against a real HTTP server)', () => {
     const result = await sinkFor(es.url).index(batch(5));
     expect(result.failures.size).to.equal(0);
     expect(es.requests).to.deep.equal([['d0', 'd1', 'd2', 'd3', 'd4'], ['d1', 'd3']]);
-    expect(result.retries).to.equal(1);
+    expect(result.retries).to.deep.equal({ overload: 1 });
+    expect(result.bulkMs).to.have.length(2);
   });
 
   it('reports rejected items (mapping errors) without retrying them', async () => {

@@ -1,0 +1,201 @@
+import type { EventLoopUtilization } from 'node:perf_hooks';
+import type { Worker } from 'node:worker_threads';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DispatchCounters } from './dispatch/dispatcher.js';
+import type { BatchStats, RetryClass } from './protocol.js';
+
+/** One assigned partition, as the metrics see it. */
+export interface PartitionView {
+  topic: string;
+  partition: number;
+  paused: boolean;
+  /** Stopped before a failed record (policy `fail`). */
+  blocked: boolean;
+  /** Next offset Sluice will commit: everything below it is indexed or dead-lettered. */
+  watermark: number | undefined;
+  /** From librdkafka statistics (absent until the first statistics arrive). */
+  highWatermark: number | undefined;
+  committed: number | undefined;
+  lag: number | undefined;
+}
+
+/** What the pipeline exposes to the metrics, read at scrape time. */
+export interface PipelineView {
+  counters(): Readonly<DispatchCounters>;
+  bufferedBytes(): number;
+  budgetBytes: number;
+  inFlightBytes(): number;
+  inFlightBatches(): number;
+  queuedBatches(): number;
+  partitions(): PartitionView[];
+  halted(): boolean;
+  ready(): boolean;
+  workers(): readonly Worker[];
+}
+
+/** Why a record counted as skipped. */
+export type SkipReason = 'tombstone' | 'transform' | 'malformed' | 'rejected';
+
+/**
+ * The Prometheus metrics of one Sluice process. Counters the dispatcher already keeps and every
+ * gauge are read at scrape time (nothing on the record path); bulk statistics arrive once per
+ * batch with the task result.
+ */
+export function createMetrics(view: PipelineView) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  /** A counter mirroring a running total Sluice already keeps. */
+  const mirror = (name: string, help: string, read: () => number): void => {
+    let last = 0;
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        const now = read();
+        if (now > last) this.inc(now - last);
+        last = now;
+      },
+    });
+  };
+  const gauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read());
+      },
+    });
+  };
+
+  mirror('sluice_records_consumed_total', 'Records fetched from Kafka and handed to the pipeline.', () => view.counters().records);
+  mirror('sluice_records_indexed_total', 'Records whose documents are all in Elasticsearch.', () => view.counters().indexed);
+  mirror('sluice_worker_task_retries_total', 'Batches run again because their worker thread failed.', () => view.counters().taskRetries);
+  const failed = new Counter({
+    name: 'sluice_records_failed_total',
+    help: 'Records that could not be indexed, by class (malformed, rejected, null); errors.on* decides their fate.',
+    labelNames: ['class'],
+    registers,
+  });
+  const skipped = new Counter({
+    name: 'sluice_records_skipped_total',
+    help: 'Records completed without a document: tombstones, dropped by the transform, or failed records skipped by policy.',
+    labelNames: ['reason'],
+    registers,
+  });
+  const deadLettered = new Counter({
+    name: 'sluice_records_dead_lettered_total',
+    help: 'Records written to the dead-letter topic and acknowledged by Kafka, by class.',
+    labelNames: ['class'],
+    registers,
+  });
+  const documents = new Counter({ name: 'sluice_documents_total', help: 'Documents encoded for Elasticsearch.', registers });
+  const bulkRequests = new Counter({ name: 'sluice_bulk_requests_total', help: '`_bulk` requests sent, retries included.', registers });
+  const bulkBytes = new Counter({ name: 'sluice_bulk_request_bytes_total', help: 'Bytes of `_bulk` request bodies sent.', registers });
+  const bulkSeconds = new Histogram({
+    name: 'sluice_bulk_request_duration_seconds',
+    help: 'Duration of `_bulk` requests, from send to parsed response.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  });
+  const retries = new Counter({
+    name: 'sluice_bulk_retries_total',
+    help: 'Bulk requests or items sent again, by cause (overload, server_error, timeout, connection, too_large, halted, other).',
+    labelNames: ['class'],
+    registers,
+  });
+  const rebalances = new Counter({
+    name: 'sluice_rebalance_events_total',
+    help: 'Partition assignments and revocations received from the consumer group.',
+    labelNames: ['event'],
+    registers,
+  });
+
+  gauge('sluice_buffered_bytes', 'Bytes of records fetched but not yet indexed (the byte budget in use).', () => view.bufferedBytes());
+  gauge('sluice_buffered_bytes_limit', 'The byte budget, pipeline.maxBufferedBytes.', () => view.budgetBytes);
+  gauge('sluice_in_flight_bytes', 'Record bytes in batches being indexed.', () => view.inFlightBytes());
+  gauge('sluice_in_flight_batches', 'Batches being indexed by the workers.', () => view.inFlightBatches());
+  gauge('sluice_queued_batches', 'Sealed batches waiting for in-flight capacity.', () => view.queuedBatches());
+  gauge('sluice_dead_letter_pending', 'Failed records waiting for their dead-letter acknowledgement.', () => view.counters().deadLetterPending);
+  gauge('sluice_halted', '1 while Elasticsearch refuses writes for a reason only an operator can fix (every partition paused).', () => (view.halted() ? 1 : 0));
+  gauge('sluice_ready', '1 when /readyz answers ready.', () => (view.ready() ? 1 : 0));
+
+  const perPartition = (name: string, help: string, read: (p: PartitionView) => number | undefined): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of view.partitions()) {
+          const value = read(p);
+          if (value !== undefined) this.set({ topic: p.topic, partition: String(p.partition) }, value);
+        }
+      },
+    });
+  };
+  gauge('sluice_partitions_assigned', 'Partitions assigned to this member.', () => view.partitions().length);
+  gauge('sluice_partitions_paused', 'Assigned partitions paused (budget, halt, stop or blocked).', () => view.partitions().filter((p) => p.paused).length);
+  gauge('sluice_partitions_blocked', 'Partitions stopped before a record that failed with policy fail.', () => view.partitions().filter((p) => p.blocked).length);
+  perPartition('sluice_partition_paused', '1 while the partition is paused.', (p) => (p.paused ? 1 : 0));
+  perPartition('sluice_partition_watermark_offset', 'Next offset to commit: every record below it is indexed or dead-lettered.', (p) => p.watermark);
+  perPartition('sluice_partition_committed_offset', 'Offset committed to Kafka (librdkafka statistics).', (p) => p.committed);
+  perPartition('sluice_partition_high_watermark_offset', 'End of the partition in Kafka (librdkafka statistics).', (p) => p.highWatermark);
+  perPartition('sluice_consumer_lag', 'Records in Kafka beyond the watermark of the partition.', (p) => p.lag);
+  gauge('sluice_consumer_lag_sum', 'Sum of sluice_consumer_lag over the assigned partitions (for lag-based autoscaling).', () =>
+    view.partitions().reduce((sum, p) => sum + (p.lag ?? 0), 0),
+  );
+
+  const elu = new Map<number, EventLoopUtilization>();
+  new Gauge({
+    name: 'sluice_worker_utilization',
+    help: 'Share of time each worker thread was busy since the previous scrape (event-loop utilisation, 0..1).',
+    labelNames: ['worker'],
+    registers,
+    collect() {
+      this.reset();
+      const seen = new Set<number>();
+      for (const worker of view.workers()) {
+        const now = worker.performance.eventLoopUtilization();
+        const before = elu.get(worker.threadId);
+        const delta = before ? worker.performance.eventLoopUtilization(now, before) : now;
+        elu.set(worker.threadId, now);
+        seen.add(worker.threadId);
+        this.set({ worker: String(worker.threadId) }, delta.utilization);
+      }
+      for (const id of elu.keys()) if (!seen.has(id)) elu.delete(id);
+    },
+  });
+
+  return {
+    registry,
+    /** A batch completed: what its worker did. */
+    batch(stats: BatchStats): void {
+      documents.inc(stats.docs);
+      bulkRequests.inc(stats.bulkRequests);
+      bulkBytes.inc(stats.bulkBytes);
+      for (const ms of stats.bulkMs) bulkSeconds.observe(ms / 1000);
+      for (const [cls, n] of Object.entries(stats.retries) as Array<[RetryClass, number]>) retries.inc({ class: cls }, n);
+      if (stats.tombstones > 0) skipped.inc({ reason: 'tombstone' }, stats.tombstones);
+      if (stats.dropped > 0) skipped.inc({ reason: 'transform' }, stats.dropped);
+    },
+    failed(cls: 'malformed' | 'rejected' | 'null'): void {
+      failed.inc({ class: cls });
+    },
+    skipped(reason: SkipReason): void {
+      skipped.inc({ reason });
+    },
+    deadLettered(cls: 'malformed' | 'rejected' | 'null'): void {
+      deadLettered.inc({ class: cls });
+    },
+    rebalance(event: 'assign' | 'revoke'): void {
+      rebalances.inc({ event });
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

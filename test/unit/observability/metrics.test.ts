@@ -1,0 +1,91 @@
+import { expect } from 'chai';
+import { createMetrics, type PartitionView, type PipelineView } from '../../../src/metrics.js';
+import { emptyStats } from '../../../src/protocol.js';
+
+function fakeView(over: Partial<PipelineView> = {}) {
+  const counters = { records: 0, indexed: 0, skipped: 0, failed: 0, taskRetries: 0, dropped: 0, deadLetterPending: 0 };
+  const parts: PartitionView[] = [];
+  const view: PipelineView = {
+    counters: () => counters,
+    budgetBytes: 1024,
+    bufferedBytes: () => 512,
+    inFlightBytes: () => 256,
+    inFlightBatches: () => 2,
+    queuedBatches: () => 1,
+    partitions: () => parts,
+    halted: () => false,
+    ready: () => true,
+    workers: () => [],
+    ...over,
+  };
+  return { view, counters, parts };
+}
+
+/** The value of one sample line of the text exposition, or undefined when absent. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('metrics', () => {
+  it('mirrors the running totals as counters that only grow', async () => {
+    const { view, counters } = fakeView();
+    const m = createMetrics(view);
+    counters.records = 10;
+    counters.indexed = 7;
+    let text = await m.registry.metrics();
+    expect(sample(text, 'sluice_records_consumed_total')).to.equal(10);
+    expect(sample(text, 'sluice_records_indexed_total')).to.equal(7);
+    counters.indexed = 9;
+    text = await m.registry.metrics();
+    expect(sample(text, 'sluice_records_indexed_total')).to.equal(9);
+  });
+
+  it('turns batch statistics and record fates into labelled counters and a latency histogram', async () => {
+    const m = createMetrics(fakeView().view);
+    m.batch({ ...emptyStats(), docs: 5, bulkRequests: 2, bulkBytes: 900, bulkMs: [3, 700], retries: { overload: 2, timeout: 1 }, tombstones: 1, dropped: 2 });
+    m.failed('rejected');
+    m.skipped('rejected');
+    m.failed('malformed');
+    m.deadLettered('malformed');
+    const text = await m.registry.metrics();
+    expect(sample(text, 'sluice_documents_total')).to.equal(5);
+    expect(sample(text, 'sluice_bulk_requests_total')).to.equal(2);
+    expect(sample(text, 'sluice_bulk_request_bytes_total')).to.equal(900);
+    expect(sample(text, 'sluice_bulk_request_duration_seconds_count')).to.equal(2);
+    expect(sample(text, 'sluice_bulk_request_duration_seconds_bucket{le="0.005"}')).to.equal(1);
+    expect(sample(text, 'sluice_bulk_request_duration_seconds_bucket{le="1"}')).to.equal(2);
+    expect(sample(text, 'sluice_bulk_retries_total{class="overload"}')).to.equal(2);
+    expect(sample(text, 'sluice_bulk_retries_total{class="timeout"}')).to.equal(1);
+    expect(sample(text, 'sluice_records_skipped_total{reason="tombstone"}')).to.equal(1);
+    expect(sample(text, 'sluice_records_skipped_total{reason="transform"}')).to.equal(2);
+    expect(sample(text, 'sluice_records_skipped_total{reason="rejected"}')).to.equal(1);
+    expect(sample(text, 'sluice_records_failed_total{class="malformed"}')).to.equal(1);
+    expect(sample(text, 'sluice_records_dead_lettered_total{class="malformed"}')).to.equal(1);
+  });
+
+  it('reports per-partition offsets and lag for the assigned partitions only', async () => {
+    const { view, parts } = fakeView({ halted: () => true, ready: () => false });
+    const m = createMetrics(view);
+    parts.push({ topic: 'logs', partition: 0, paused: true, blocked: false, watermark: 40, highWatermark: 100, committed: 38, lag: 60 });
+    parts.push({ topic: 'logs', partition: 1, paused: false, blocked: true, watermark: undefined, highWatermark: undefined, committed: undefined, lag: undefined });
+    let text = await m.registry.metrics();
+    expect(sample(text, 'sluice_consumer_lag{topic="logs",partition="0"}')).to.equal(60);
+    expect(sample(text, 'sluice_consumer_lag{topic="logs",partition="1"}')).to.equal(undefined);
+    expect(sample(text, 'sluice_consumer_lag_sum')).to.equal(60);
+    expect(sample(text, 'sluice_partition_watermark_offset{topic="logs",partition="0"}')).to.equal(40);
+    expect(sample(text, 'sluice_partition_committed_offset{topic="logs",partition="0"}')).to.equal(38);
+    expect(sample(text, 'sluice_partition_high_watermark_offset{topic="logs",partition="0"}')).to.equal(100);
+    expect(sample(text, 'sluice_partition_paused{topic="logs",partition="0"}')).to.equal(1);
+    expect(sample(text, 'sluice_partitions_assigned')).to.equal(2);
+    expect(sample(text, 'sluice_partitions_paused')).to.equal(1);
+    expect(sample(text, 'sluice_partitions_blocked')).to.equal(1);
+    expect(sample(text, 'sluice_halted')).to.equal(1);
+    expect(sample(text, 'sluice_ready')).to.equal(0);
+    expect(sample(text, 'sluice_buffered_bytes')).to.equal(512);
+    expect(sample(text, 'sluice_buffered_bytes_limit')).to.equal(1024);
+    parts.shift();
+    text = await m.registry.metrics();
+    expect(sample(text, 'sluice_consumer_lag{topic="logs",partition="0"}')).to.equal(undefined);
+  });
+});
