@@ -3,16 +3,21 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config/load.js';
 import { redactConfig } from './config/redact.js';
+import { checkConfig } from './check.js';
 import { ConfigError, ConfigErrors, SluiceError } from './errors.js';
 import { createLogger } from './logger.js';
 import { startPipeline, type Progress } from './pipeline.js';
 import { loadTransform } from '../workers/transform/load.js';
 
 const USAGE = `Usage: sluice run --config <file> [options]
+       sluice check --config <file> [options]
        sluice config --config <file> [options]
 
 run     consumes Kafka topics and indexes every record into Elasticsearch until stopped
         (SIGTERM/SIGINT drain in-flight batches and commit; a second signal exits at once)
+check   validates the configuration, then connects to Kafka (brokers, topics, the group's
+        committed offsets) and Elasticsearch (version, health, target indices, write
+        permission) and reports every problem; it writes nothing
 config  prints the effective configuration (file, environment and flags), secrets redacted
 
 Options:
@@ -30,7 +35,8 @@ Options:
   -h, --help                this text
 
 Environment: SLUICE_<PATH> overrides the file, e.g. SLUICE_KAFKA_GROUP_ID, SLUICE_PIPELINE_WORKERS.
-Exit status: 0 stopped cleanly, 1 failed while running, 2 invalid configuration or usage.`;
+Exit status: 0 stopped cleanly (check: no problem), 1 failed while running (check: a problem
+found), 2 invalid configuration or usage.`;
 
 const FLAG_PATHS: Record<string, string> = {
   brokers: 'kafka.brokers',
@@ -73,8 +79,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = positionals[0];
-  if ((command !== 'run' && command !== 'config') || positionals.length > 1) {
-    process.stderr.write(`sluice: expected the command "run" or "config"${command ? ` (got "${positionals.join(' ')}")` : ''}\n\n${USAGE}\n`);
+  if ((command !== 'run' && command !== 'check' && command !== 'config') || positionals.length > 1) {
+    process.stderr.write(`sluice: expected the command "run", "check" or "config"${command ? ` (got "${positionals.join(' ')}")` : ''}\n\n${USAGE}\n`);
     return 2;
   }
 
@@ -108,6 +114,17 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'config') {
     process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
     return 0;
+  }
+
+  if (command === 'check') {
+    // Logs (token refresh and the like) go to stderr; the report is stdout.
+    const lines = await checkConfig(config, createLogger('warn', {}, 2));
+    const mark = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' } as const;
+    for (const l of lines) process.stdout.write(`${mark[l.level]}  ${l.message}\n`);
+    const problems = lines.filter((l) => l.level === 'fail').length;
+    const warnings = lines.filter((l) => l.level === 'warn').length;
+    process.stdout.write(`${problems === 0 ? 'ready to run' : `${problems} problem(s)`}${warnings > 0 ? `, ${warnings} warning(s)` : ''}\n`);
+    return problems === 0 ? 0 : 1;
   }
 
   const logger = createLogger(config.log.level);

@@ -6,6 +6,7 @@ import { createConsumer, type RdkafkaStats } from './consumer/consumer.js';
 import { createDeadLetterProducer } from './dlq/producer.js';
 import { createDispatcher } from './dispatch/dispatcher.js';
 import { createClient, probeServer, type ServerInfo } from './elasticsearch.js';
+import { redactUrl } from './config/redact.js';
 import { SluiceError } from './errors.js';
 import { HealthWatch, type Readiness } from './health.js';
 import { createTokenSource } from './kafka-auth.js';
@@ -508,7 +509,7 @@ async function waitForElasticsearch(config: SluiceConfig, logger: Logger): Promi
       } catch (err) {
         if (err instanceof SluiceError) throw err;
         const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
-        logger.warn({ node: config.elasticsearch.node, err: (err as Error).message, retryInMs: delay }, 'elasticsearch not reachable yet');
+        logger.warn({ node: config.elasticsearch.node.map(redactUrl), err: (err as Error).message, retryInMs: delay }, 'elasticsearch not reachable yet');
         await new Promise((r) => setTimeout(r, delay));
       }
     }

@@ -1,4 +1,5 @@
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from '../src/logger.js';
 import { compatHeaders, createClient } from '../src/elasticsearch.js';
 import { parseIdStrategy, type IdStrategy } from '../src/config/schema.js';
 import { COORD_STRIDE, INDEX_STRIDE, NULL_REF, Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type WorkerInit, type WorkerSignal } from '../src/protocol.js';
@@ -20,7 +21,7 @@ export async function createBatchProcessor(
   init: WorkerInit,
   deps: { sink?: ReturnType<typeof createBulkSink>; logger?: Logger; notify?: (signal: WorkerSignal) => void; threadId?: number } = {},
 ) {
-  const logger = deps.logger ?? pino({ level: init.logLevel, base: { thread: 'worker' } });
+  const logger = deps.logger ?? createLogger(init.logLevel, { thread: 'worker' });
   const decode = createDecoder(init.inputFormat);
   const transform = await loadTransform(init.transform);
   const router = compileIndexTemplate(init.index.name);

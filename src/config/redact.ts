@@ -13,5 +13,14 @@ export function redactConfig(config: SluiceConfig): SluiceConfig {
   }
   const rdkafka = (copy['kafka'] as { rdkafka: Record<string, unknown> }).rdkafka;
   for (const key of Object.keys(rdkafka)) if (SECRET_RDKAFKA.test(key)) rdkafka[key] = REDACTED;
-  return copy as unknown as SluiceConfig;
+  const printed = copy as unknown as SluiceConfig;
+  printed.elasticsearch.node = printed.elasticsearch.node.map(redactUrl);
+  const ob = printed.kafka.sasl.oauthbearer;
+  if (ob.tokenEndpoint !== undefined) ob.tokenEndpoint = redactUrl(ob.tokenEndpoint);
+  return printed;
+}
+
+/** A URL with the password of its user-info part (`https://user:password@host`) redacted. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, `$1:${REDACTED}@`);
 }

@@ -32,13 +32,13 @@ describe('sluice CLI', function () {
   it('exits 2 on an unknown command or flag, with the usage', () => {
     const r = sluice(['start']);
     expect(r.code).to.equal(2);
-    expect(r.stderr).to.match(/expected the command "run" or "config" \(got "start"\)[\s\S]*Usage: sluice run/);
+    expect(r.stderr).to.match(/expected the command "run", "check" or "config" \(got "start"\)[\s\S]*Usage: sluice run/);
     expect(sluice(['run', '--bogus']).code).to.equal(2);
   });
 
   it('config: prints the effective configuration (file, environment, flags) with secrets redacted', () => {
     const file = configFile(
-      'kafka:\n  brokers: a:1\n  groupId: g\n  topics: [t]\n  rdkafka:\n    sasl.password: hunter2\n    fetch.min.bytes: 1\nelasticsearch:\n  auth:\n    username: elastic\n    password: changeme\n',
+      'kafka:\n  brokers: a:1\n  groupId: g\n  topics: [t]\n  rdkafka:\n    sasl.password: hunter2\n    fetch.min.bytes: 1\nelasticsearch:\n  node: https://ops:in-the-url@es.example:9200\n  auth:\n    username: elastic\n    password: changeme\n',
     );
     const r = sluice(['config', '--config', file, '--workers', '3'], { SLUICE_INDEX_NAME: 'logs-{yyyy.MM}' });
     expect(r.code).to.equal(0, r.stderr);
@@ -47,6 +47,7 @@ describe('sluice CLI', function () {
     expect(printed.index.name).to.equal('logs-{yyyy.MM}');
     expect(printed.elasticsearch.auth).to.deep.equal({ username: 'elastic', password: '[redacted]' });
     expect(printed.kafka.rdkafka).to.deep.equal({ 'sasl.password': '[redacted]', 'fetch.min.bytes': 1 });
-    expect(r.stdout).to.not.include('hunter2').and.not.include('changeme');
+    expect(printed.elasticsearch.node).to.deep.equal(['https://ops:[redacted]@es.example:9200']);
+    expect(r.stdout).to.not.include('hunter2').and.not.include('changeme').and.not.include('in-the-url');
   });
 });

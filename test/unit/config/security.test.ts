@@ -7,6 +7,9 @@ import { redactConfig } from '../../../src/config/redact.js';
 import { validateConfig } from '../../../src/config/validate.js';
 import { ConfigErrors } from '../../../src/errors.js';
 import { securityProperties } from '../../../src/kafka-auth.js';
+import { REDACT_PATHS } from '../../../src/logger.js';
+import pino from 'pino';
+import { Writable } from 'node:stream';
 
 const minimal = { kafka: { brokers: 'localhost:9092', groupId: 'g', topics: ['logs'] } };
 
@@ -116,5 +119,23 @@ describe('security options', () => {
     const printed = JSON.stringify(redactConfig(c));
     for (const secret of ['k-secret', 'o-secret', 'r-secret', 'ks-secret', 'a-secret']) expect(printed).not.to.include(secret);
     expect(printed).to.include('"clientId":"c"');
+  });
+
+  it('keeps secrets out of log lines, however deep they sit', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const logger = pino({ redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
+    logger.info({ config: { elasticsearch: { auth: { username: 'u', password: 'l-secret-1' } } } }, 'a');
+    logger.info({ kafka: { sasl: { password: 'l-secret-2', oauthbearer: { clientSecret: 'l-secret-3' } } } }, 'b');
+    logger.info({ rdkafka: { 'sasl.password': 'l-secret-4' } }, 'c');
+    logger.error({ err: { message: 'Response Error', meta: { meta: { request: { params: { headers: { authorization: 'ApiKey l-secret-5' } } } } } } }, 'd');
+    const text = lines.join('');
+    expect(lines).to.have.length(4);
+    for (let i = 1; i <= 5; i++) expect(text).not.to.include(`l-secret-${i}`);
   });
 });

@@ -1,0 +1,212 @@
+import type { Client } from '@elastic/elasticsearch';
+import rdkafka, { type KafkaConsumer, type Metadata } from 'node-rdkafka';
+import type { Logger } from 'pino';
+import { compileIndexTemplate } from '../workers/route/index-name.js';
+import { redactUrl } from './config/redact.js';
+import type { SluiceConfig } from './config/schema.js';
+import { createClient, probeServer } from './elasticsearch.js';
+import { createTokenSource, securityProperties } from './kafka-auth.js';
+
+export type CheckLevel = 'ok' | 'warn' | 'fail';
+
+export interface CheckLine {
+  level: CheckLevel;
+  message: string;
+}
+
+const TIMEOUT_MS = 15_000;
+
+/**
+ * `sluice check`: connects to Kafka and Elasticsearch with the run's own settings and reports what
+ * a run would run into: unreachable or refusing servers, missing topics, the group's position,
+ * the server version and health, the target indices and the right to write them. Reads only; it
+ * never joins the group, commits, creates or writes anything.
+ */
+export async function checkConfig(config: SluiceConfig, logger: Logger): Promise<CheckLine[]> {
+  const lines: CheckLine[] = [{ level: 'ok', message: 'configuration is valid' }];
+  const [kafka, es] = await Promise.all([checkKafka(config, logger), checkElasticsearch(config)]);
+  return [...lines, ...kafka, ...es];
+}
+
+async function checkKafka(config: SluiceConfig, logger: Logger): Promise<CheckLine[]> {
+  const out: CheckLine[] = [];
+  const where = `kafka ${config.kafka.brokers.join(',')}`;
+  const errors: string[] = [];
+  const consumer: KafkaConsumer = new rdkafka.KafkaConsumer(
+    {
+      'client.id': 'sluice-check',
+      'metadata.broker.list': config.kafka.brokers.join(','),
+      'group.id': config.kafka.groupId,
+      'enable.auto.commit': false,
+      ...securityProperties(config.kafka),
+      ...config.kafka.rdkafka,
+    },
+    {},
+  );
+  consumer.on('event.error', (err) => errors.push(err.message));
+  const tokens = config.kafka.sasl.mechanism === 'oauthbearer' ? createTokenSource(config.kafka, logger) : undefined;
+  let metadata: Metadata;
+  try {
+    if (tokens) {
+      await tokens.start();
+      tokens.attach(consumer);
+    }
+    metadata = await new Promise<Metadata>((resolve, reject) => consumer.connect({ timeout: TIMEOUT_MS }, (err, md) => (err ? reject(err) : resolve(md))));
+  } catch (err) {
+    const detail = [...new Set([(err as Error).message, ...errors])].join('; ');
+    out.push({ level: 'fail', message: `${where}: cannot connect (${detail})` });
+    tokens?.close();
+    return out;
+  }
+  try {
+    out.push({ level: 'ok', message: `${where}: connected, ${metadata.brokers.length} broker(s)${securityNote(config)}` });
+    const topics = new Map(metadata.topics.map((t) => [t.name, t]));
+    const assignable: Array<{ topic: string; partition: number }> = [];
+    for (const name of config.kafka.topics) {
+      const t = topics.get(name);
+      if (!t || t.partitions.length === 0) out.push({ level: 'fail', message: `topic ${name}: does not exist` });
+      else {
+        out.push({ level: 'ok', message: `topic ${name}: ${t.partitions.length} partition(s)` });
+        for (const p of t.partitions) assignable.push({ topic: name, partition: p.id });
+      }
+    }
+    const dlq = config.errors.dlqTopic;
+    if (dlq !== undefined) {
+      if (topics.has(dlq)) out.push({ level: 'ok', message: `dead-letter topic ${dlq}: exists` });
+      else out.push({ level: 'warn', message: `dead-letter topic ${dlq}: does not exist; the first dead letter creates it only if the brokers allow auto-creation` });
+    }
+    if (assignable.length > 0) out.push(await groupPosition(consumer, config.kafka.groupId, assignable));
+  } finally {
+    tokens?.close();
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+  }
+  return out;
+}
+
+/** The group's committed offsets against the partition ends: how far behind it is. */
+async function groupPosition(consumer: KafkaConsumer, groupId: string, tps: Array<{ topic: string; partition: number }>): Promise<CheckLine> {
+  try {
+    const committed = await new Promise<Array<{ topic: string; partition: number; offset?: number }>>((resolve, reject) =>
+      consumer.committed(tps, TIMEOUT_MS, (err, list) => (err ? reject(err) : resolve(list))),
+    );
+    let withCommit = 0;
+    let lag = 0;
+    for (const c of committed) {
+      const ends = await new Promise<{ highOffset: number; lowOffset: number }>((resolve, reject) =>
+        consumer.queryWatermarkOffsets(c.topic, c.partition, TIMEOUT_MS, (err, w) => (err ? reject(err) : resolve(w))),
+      );
+      if (c.offset !== undefined && c.offset >= 0) {
+        withCommit++;
+        lag += Math.max(0, ends.highOffset - c.offset);
+      } else lag += ends.highOffset - ends.lowOffset;
+    }
+    const start = withCommit < tps.length ? ` (the other partitions start from the ${withCommit === 0 ? 'configured' : 'kafka.startFrom'} position)` : '';
+    return { level: 'ok', message: `group ${groupId}: committed offsets on ${withCommit} of ${tps.length} partition(s), ${lag.toLocaleString('en-US')} record(s) behind${start}` };
+  } catch (err) {
+    return { level: 'fail', message: `group ${groupId}: cannot read its committed offsets (${(err as Error).message})` };
+  }
+}
+
+function securityNote(config: SluiceConfig): string {
+  const { tls, sasl } = config.kafka;
+  const parts = [tls.enabled ? 'TLS' : '', sasl.mechanism ? `SASL ${sasl.mechanism.toUpperCase()}` : ''].filter(Boolean);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+}
+
+async function checkElasticsearch(config: SluiceConfig): Promise<CheckLine[]> {
+  const out: CheckLine[] = [];
+  const es = config.elasticsearch;
+  const where = `elasticsearch ${es.cloudId ? `cloud id ${es.cloudId.split(':')[0]}` : es.node.map(redactUrl).join(',')}`;
+  const client = createClient({ ...es, requestTimeoutMs: TIMEOUT_MS }, 2);
+  try {
+    try {
+      const info = await probeServer(client);
+      out.push({ level: 'ok', message: `${where}: Elasticsearch ${info.version}, cluster ${info.clusterName}` });
+    } catch (err) {
+      out.push({ level: 'fail', message: `${where}: ${describeError(err)}` });
+      return out;
+    }
+    const health = await get<{ status?: string; number_of_nodes?: number }>(client, '/_cluster/health');
+    if (!health.ok) out.push({ level: 'fail', message: `cluster health: ${health.error}` });
+    else {
+      const status = health.body.status ?? 'unknown';
+      out.push({ level: status === 'red' ? 'fail' : status === 'yellow' ? 'warn' : 'ok', message: `cluster health: ${status}, ${health.body.number_of_nodes ?? '?'} node(s)${status === 'yellow' ? ' (replicas unassigned; writes work)' : ''}` });
+    }
+    const names = sampleIndices(config);
+    const missing: string[] = [];
+    for (const name of names) {
+      const exists = await get(client, `/${encodeURIComponent(name)}`);
+      if (exists.ok) {
+        out.push({ level: 'ok', message: `index ${name}: exists` });
+        continue;
+      }
+      if (exists.status !== 404) {
+        out.push({ level: 'fail', message: `index ${name}: ${exists.error}` });
+        continue;
+      }
+      missing.push(name);
+      // Answers the settings the index would get from the matching template, or {} when none matches.
+      const simulated = await request<{ template?: unknown }>(client, 'POST', `/_index_template/_simulate_index/${encodeURIComponent(name)}`);
+      out.push(
+        simulated.ok && simulated.body.template !== undefined
+          ? { level: 'ok', message: `index ${name}: does not exist yet; the first write creates it from the matching index template` }
+          : { level: 'warn', message: `index ${name}: does not exist and no index template matches; the first write creates it with dynamic mappings` },
+      );
+    }
+    out.push(await writePermission(client, config, names, missing));
+  } finally {
+    await client.close();
+  }
+  return out;
+}
+
+/** The index names a run writes first: the template applied to each topic, partition 0, today. */
+function sampleIndices(config: SluiceConfig): string[] {
+  const router = compileIndexTemplate(config.index.name);
+  return [...new Set(config.kafka.topics.map((topic) => router.name(topic, 0, Date.now())))];
+}
+
+async function writePermission(client: Client, config: SluiceConfig, names: string[], missing: string[]): Promise<CheckLine> {
+  const privileges = [config.index.opType === 'create' ? 'create_doc' : 'index'];
+  if (missing.length > 0) privileges.push('create_index');
+  if (config.errors.onNull === 'delete') privileges.push('delete');
+  const answer = await request<{ has_all_requested?: boolean; index?: Record<string, Record<string, boolean>> }>(client, 'POST', '/_security/user/_has_privileges', {
+    index: [{ names, privileges }],
+  });
+  if (!answer.ok) {
+    if (answer.status === 401) return { level: 'fail', message: `write permission: the credentials are refused (${answer.error})` };
+    return { level: 'warn', message: `write permission: not checked, the security API is not available (${answer.error}); without security every client may write` };
+  }
+  if (answer.body.has_all_requested) return { level: 'ok', message: `write permission: ${privileges.join(', ')} on ${names.join(', ')}` };
+  const lacking = Object.entries(answer.body.index ?? {}).flatMap(([index, privs]) => Object.entries(privs).filter(([, has]) => !has).map(([p]) => `${p} on ${index}`));
+  return { level: 'fail', message: `write permission: the user lacks ${lacking.join(', ') || privileges.join(', ')}` };
+}
+
+type Answer<T> = { ok: true; status: number; body: T } | { ok: false; status: number | undefined; error: string };
+
+function get<T>(client: Client, path: string): Promise<Answer<T>> {
+  return request<T>(client, 'GET', path);
+}
+
+async function request<T>(client: Client, method: string, path: string, body?: unknown): Promise<Answer<T>> {
+  try {
+    const res = await client.transport.request<T>(
+      { method, path, ...(body === undefined ? {} : { body: body as Record<string, unknown> }) },
+      { headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, meta: true },
+    );
+    return { ok: true, status: res.statusCode ?? 200, body: res.body };
+  } catch (err) {
+    const status = (err as { statusCode?: number }).statusCode;
+    return { ok: false, status, error: describeError(err) };
+  }
+}
+
+function describeError(err: unknown): string {
+  const e = err as { statusCode?: number; body?: { error?: { type?: string; reason?: string } | string }; message?: string };
+  if (e.statusCode !== undefined) {
+    const b = e.body?.error;
+    const detail = typeof b === 'string' ? b : b ? `${b.type ?? ''}${b.reason ? `: ${b.reason}` : ''}` : '';
+    return `HTTP ${e.statusCode}${detail ? ` ${detail}` : ''}`;
+  }
+  return e.message ?? String(err);
+}
