@@ -45,9 +45,7 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 
 /** Starts `sluice run` as its own process, as a user would. */
 export function startSluice(config: Record<string, unknown>, args: string[] = [], env: NodeJS.ProcessEnv = {}): SluiceProcess {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-run-'));
-  const file = join(dir, 'sluice.json');
-  writeFileSync(file, JSON.stringify(config, null, 2));
+  const file = configFile(config);
   const child = spawn(process.execPath, [CLI, 'run', '--config', file, ...args], {
     env: { ...process.env, UV_THREADPOOL_SIZE: '16', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -116,4 +114,29 @@ export async function runToEnd(config: Record<string, unknown>, args: string[] =
 export function reportScenario(name: string, startedAt: number, processes: SluiceProcess[]): void {
   const rss = processes.map((p) => `${Math.round(p.peakRss() / 1048576)} MiB`).join(', ');
   console.log(`      [scenario] ${name}: ${((Date.now() - startedAt) / 1000).toFixed(0)} s, peak RSS ${rss}`);
+}
+
+/** Runs a short sluice command (`check`, `config`) to its end: exit code and output. */
+export function sluiceCommand(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+/** Writes a config object to a fresh file and returns its path. */
+export function configFile(config: Record<string, unknown>): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'sluice-config-')), 'sluice.json');
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  return file;
+}
+
+/** The port of the metrics and health server of a running process (`metrics.port: 0`), once it listens. */
+export function statusPort(p: SluiceProcess): number | undefined {
+  const line = p.logs('metrics and health endpoints listening')[0];
+  return typeof line?.['port'] === 'number' ? line['port'] : undefined;
 }
