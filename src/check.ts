@@ -140,6 +140,10 @@ async function checkElasticsearch(config: SluiceConfig): Promise<CheckLine[]> {
         out.push({ level: 'ok', message: `index ${name}: exists` });
         continue;
       }
+      if (exists.status === 403) {
+        out.push({ level: 'warn', message: `index ${name}: not checked, the credentials may not read index metadata (${exists.error}); the write permission below decides` });
+        continue;
+      }
       if (exists.status !== 404) {
         out.push({ level: 'fail', message: `index ${name}: ${exists.error}` });
         continue;
@@ -147,8 +151,12 @@ async function checkElasticsearch(config: SluiceConfig): Promise<CheckLine[]> {
       missing.push(name);
       // Answers the settings the index would get from the matching template, or {} when none matches.
       const simulated = await request<{ template?: unknown }>(client, 'POST', `/_index_template/_simulate_index/${encodeURIComponent(name)}`);
+      if (!simulated.ok) {
+        out.push({ level: 'warn', message: `index ${name}: does not exist yet; index templates not checked (${simulated.error})` });
+        continue;
+      }
       out.push(
-        simulated.ok && simulated.body.template !== undefined
+        simulated.body.template !== undefined
           ? { level: 'ok', message: `index ${name}: does not exist yet; the first write creates it from the matching index template` }
           : { level: 'warn', message: `index ${name}: does not exist and no index template matches; the first write creates it with dynamic mappings` },
       );

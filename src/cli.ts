@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './threadpool.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config/load.js';
@@ -33,6 +34,7 @@ Options:
       --until-caught-up     stop once every assigned partition is indexed to its end
       --progress            print a progress line on stderr every second
   -h, --help                this text
+      --version             the version of sluice
 
 Environment: SLUICE_<PATH> overrides the file, e.g. SLUICE_KAFKA_GROUP_ID, SLUICE_PIPELINE_WORKERS.
 Exit status: 0 stopped cleanly (check: no problem), 1 failed while running (check: a problem

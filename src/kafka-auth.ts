@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { SluiceConfig } from './config/schema.js';
+import { redactUrl } from './config/redact.js';
 import { KafkaError } from './errors.js';
 
 type KafkaSettings = SluiceConfig['kafka'];
@@ -50,6 +51,7 @@ interface TokenResponse {
  */
 export function createTokenSource(kafka: KafkaSettings, logger: Logger) {
   const ob = kafka.sasl.oauthbearer;
+  const endpoint = redactUrl(ob.tokenEndpoint ?? '');
   const sinks = new Set<TokenSink>();
   let current: string | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -67,18 +69,18 @@ export function createTokenSource(kafka: KafkaSettings, logger: Logger) {
         signal: AbortSignal.timeout(30_000),
       });
     } catch (err) {
-      throw new KafkaError(`OAuth token endpoint ${ob.tokenEndpoint} not reachable: ${(err as Error).message}`, undefined, { cause: err });
+      throw new KafkaError(`OAuth token endpoint ${endpoint} not reachable: ${(err as Error).message}`, undefined, { cause: err });
     }
     const text = await response.text();
-    if (!response.ok) throw new KafkaError(`OAuth token endpoint ${ob.tokenEndpoint} answered ${response.status}: ${text.slice(0, 200)}`, undefined);
+    if (!response.ok) throw new KafkaError(`OAuth token endpoint ${endpoint} answered ${response.status}: ${text.slice(0, 200)}`, undefined);
     let parsed: TokenResponse;
     try {
       parsed = JSON.parse(text) as TokenResponse;
     } catch {
-      throw new KafkaError(`OAuth token endpoint ${ob.tokenEndpoint} did not answer JSON`, undefined);
+      throw new KafkaError(`OAuth token endpoint ${endpoint} did not answer JSON`, undefined);
     }
     if (typeof parsed.access_token !== 'string' || parsed.access_token === '') {
-      throw new KafkaError(`OAuth token endpoint ${ob.tokenEndpoint} answered without an access_token`, undefined);
+      throw new KafkaError(`OAuth token endpoint ${endpoint} answered without an access_token`, undefined);
     }
     const seconds = typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : 3600;
     return { token: parsed.access_token, lifetimeMs: seconds * 1000 };

@@ -60,7 +60,14 @@ export interface RunSummary {
 }
 
 /** Kafka's high watermark per partition, from librdkafka statistics. */
-type Ends = Map<string, { hi: number; lo: number; committed: number }>;
+type Ends = Map<string, PartitionEnds>;
+interface PartitionEnds {
+  hi: number;
+  lo: number;
+  committed: number;
+  /** librdkafka's fetch position (-1 before the first fetch). */
+  fetch: number;
+}
 
 /**
  * Wires the pieces of DESIGN.md together: the consumer feeds the dispatcher, the dispatcher runs
@@ -241,7 +248,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
           for (const [p, s] of Object.entries(t.partitions ?? {})) {
             if (p === '-1' || s.hi_offset === undefined || s.hi_offset < 0) continue;
             const key = tpKey(topic, Number(p));
-            if (assigned.has(key)) ends.set(key, { hi: s.hi_offset, lo: s.lo_offset ?? -1, committed: s.committed_offset ?? -1 });
+            if (assigned.has(key)) ends.set(key, { hi: s.hi_offset, lo: s.lo_offset ?? -1, committed: s.committed_offset ?? -1, fetch: s.fetch_offset ?? -1 });
           }
         }
       },
@@ -383,12 +390,16 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
     return next;
   }
 
-  /** Next offset to process: our watermark, else the group's commit, else (empty partition) the end. */
-  function position(key: string, end: { hi: number; lo: number; committed: number }): number {
+  /**
+   * Next offset to process: our watermark, else the group's commit, else where `kafka.startFrom`
+   * starts a partition without one: its first retained record (earliest) or its end (latest).
+   */
+  function position(key: string, end: PartitionEnds): number {
     const own = tracker.committable(key);
     if (own !== undefined) return own;
     if (end.committed >= 0) return end.committed;
-    return end.hi === end.lo ? end.hi : -1;
+    if (config.kafka.startFrom === 'latest') return end.fetch >= 0 ? end.fetch : end.hi;
+    return Math.max(0, end.lo);
   }
 
   let lastDone = 0;
@@ -508,6 +519,13 @@ async function waitForElasticsearch(config: SluiceConfig, logger: Logger): Promi
         return await probeServer(client);
       } catch (err) {
         if (err instanceof SluiceError) throw err;
+        const status = (err as { statusCode?: number }).statusCode;
+        if (status === 401) throw new SluiceError(`Elasticsearch refuses the credentials (401): check elasticsearch.auth`, { cause: err });
+        if (status === 403) {
+          // A write-only role may lack the `monitor` privilege that `GET /` needs.
+          logger.warn({ node: config.elasticsearch.node.map(redactUrl) }, 'cannot read the Elasticsearch version (403: the credentials lack the monitor cluster privilege); assuming 8.x');
+          return { version: 'unknown', major: 8, clusterName: '' };
+        }
         const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
         logger.warn({ node: config.elasticsearch.node.map(redactUrl), err: (err as Error).message, retryInMs: delay }, 'elasticsearch not reachable yet');
         await new Promise((r) => setTimeout(r, delay));

@@ -17,7 +17,7 @@ export interface ConsumerHooks {
 
 /** The part of librdkafka's statistics JSON that Sluice reads. */
 export interface RdkafkaStats {
-  topics?: Record<string, { partitions?: Record<string, { hi_offset?: number; lo_offset?: number; committed_offset?: number; consumer_lag?: number }> }>;
+  topics?: Record<string, { partitions?: Record<string, { hi_offset?: number; lo_offset?: number; committed_offset?: number; fetch_offset?: number; consumer_lag?: number }> }>;
 }
 
 export interface ConsumerTuning {

@@ -113,6 +113,26 @@ describe('operability: metrics, health, check and secrets against the real serve
     for (const secret of Object.values(secrets)) expect(printed.stdout + printed.stderr).not.to.include(secret);
   });
 
+  it('a new group starting from latest counts no lag for the records before it, and is ready', async () => {
+    const topic = unique('op-latest');
+    await seedTopic(topic, 2, 1_000);
+    const p = startSluice(testConfig(topic, unique('g'), { kafka: { startFrom: 'latest' }, metrics: { port: 0, host: '127.0.0.1' }, health: { stallSeconds: 2 } }));
+    try {
+      const port = await waitFor('the status server', () => statusPort(p), 60_000);
+      await waitFor('the lag of both partitions known', async () => {
+        const text = await scrape(port);
+        return text.split('\n').filter((l) => l.startsWith('sluice_consumer_lag{')).length === 2 || undefined;
+      }, 60_000, 250);
+      // Past the stall deadline: with the old records counted as lag it would now be unready.
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(sample(await scrape(port), 'sluice_consumer_lag_sum')).to.equal(0);
+      expect(await readyz(port)).to.deep.equal({ status: 200, ready: true, reasons: [] });
+    } finally {
+      p.child.kill('SIGTERM');
+      await expectCleanExit(p);
+    }
+  });
+
   it('sluice check: a good configuration passes; missing topics and an unreachable Elasticsearch are each named, exit 1', async () => {
     const topic = unique('op-check');
     await createTopic(topic, 3);
