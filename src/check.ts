@@ -44,6 +44,12 @@ async function checkKafka(config: SluiceConfig, logger: Logger): Promise<CheckLi
     {},
   );
   consumer.on('event.error', (err) => errors.push(err.message));
+  // A refused connection never gets to deliver an error event before connect() gives up; the
+  // reason (e.g. "SASL authentication error: …") is in librdkafka's FAIL log lines.
+  consumer.on('event.log', (log: { fac: string; message: string }) => {
+    // "[thrd:<broker>]: <broker>: <reason> (after 301ms in state AUTH_REQ…)" → "<reason>"
+    if (log.fac === 'FAIL') errors.push(log.message.replace(/^\[thrd:[^\]]*\]: \S+: /, '').replace(/ \(after \d+ms in state .*\)$/, ''));
+  });
   const tokens = config.kafka.sasl.mechanism === 'oauthbearer' ? createTokenSource(config.kafka, logger) : undefined;
   let metadata: Metadata;
   try {
