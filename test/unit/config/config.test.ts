@@ -4,19 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { envName, loadConfig } from '../../../src/config/load.js';
 import { validateConfig } from '../../../src/config/validate.js';
-import { ConfigErrors } from '../../../src/errors.js';
-
-const minimal = { kafka: { brokers: 'localhost:9092', groupId: 'g', topics: ['logs'] } };
-
-function messages(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(ConfigErrors);
-    return (err as ConfigErrors).errors.map((e) => e.message);
-  }
-  throw new Error('expected a ConfigErrors');
-}
+import { messages, minimal } from './support.js';
 
 describe('configuration', () => {
   it('fills every default and normalises brokers given as a string', () => {

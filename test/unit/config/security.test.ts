@@ -5,26 +5,14 @@ import { join } from 'node:path';
 import { loadConfig } from '../../../src/config/load.js';
 import { redactConfig } from '../../../src/config/redact.js';
 import { validateConfig } from '../../../src/config/validate.js';
-import { ConfigErrors } from '../../../src/errors.js';
+import { messages, minimal } from './support.js';
 import { securityProperties } from '../../../src/kafka-auth.js';
 import { REDACT_PATHS } from '../../../src/logger.js';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 
-const minimal = { kafka: { brokers: 'localhost:9092', groupId: 'g', topics: ['logs'] } };
-
 function withKafka(kafka: Record<string, unknown>): Record<string, unknown> {
   return { kafka: { ...minimal.kafka, ...kafka } };
-}
-
-function messages(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(ConfigErrors);
-    return (err as ConfigErrors).errors.map((e) => e.message);
-  }
-  throw new Error('expected a ConfigErrors');
 }
 
 describe('security options', () => {
