@@ -106,6 +106,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
     elasticsearch: { ...config.elasticsearch, serverMajor: server.major },
     index: config.index,
     inputFormat: config.input.format,
+    invalidUtf8: config.input.invalidUtf8,
     transform: config.transform,
     onNull: config.errors.onNull,
     maxDocBytes: config.pipeline.maxDocBytes,
@@ -159,6 +160,9 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
 
   const dlq = config.errors.dlqTopic ? createDeadLetterProducer(config, logger, tokens) : undefined;
   pool.on('message', (signal: WorkerSignal) => onWorkerSignal(signal));
+  // A worker that dies with no task in flight (e.g. a transform's stray unhandled rejection) is
+  // replaced by Piscina, which emits 'error': unheard, that event would crash the main thread.
+  pool.on('error', (err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'worker thread failed; it is replaced'));
 
   const dispatcher = createDispatcher({
     run: (task, transferList) => pool.run(task, { transferList }),

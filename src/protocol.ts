@@ -119,6 +119,7 @@ export interface WorkerInit {
   };
   index: { name: string; timestampField: string; opType: 'index' | 'create'; idStrategy: string };
   inputFormat: 'json' | 'msgpack' | 'text';
+  invalidUtf8: 'fail' | 'replace';
   transform: string;
   onNull: 'skip' | 'delete' | 'dlq';
   maxDocBytes: number;

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createLogger } from '../src/logger.js';
 import { compatHeaders, createClient } from '../src/elasticsearch.js';
@@ -10,7 +12,7 @@ import { Semaphore } from './bulk/semaphore.js';
 import { createBulkSink } from './bulk/sink.js';
 import { compileIndexTemplate, parseTimestamp } from './route/index-name.js';
 import { loadTransform } from './transform/load.js';
-import type { Document } from './transform/types.js';
+import type { Document, TransformResult } from './transform/types.js';
 
 /**
  * Everything a worker does with a batch: decode each record, transform it, route it to an index,
@@ -22,7 +24,7 @@ export async function createBatchProcessor(
   deps: { sink?: ReturnType<typeof createBulkSink>; logger?: Logger; notify?: (signal: WorkerSignal) => void; threadId?: number } = {},
 ) {
   const logger = deps.logger ?? createLogger(init.logLevel, { thread: 'worker' });
-  const decode = createDecoder(init.inputFormat);
+  const decode = createDecoder(init.inputFormat, { invalidUtf8: init.invalidUtf8 });
   const transform = await loadTransform(init.transform);
   const router = compileIndexTemplate(init.index.name);
   const ids = parseIdStrategy(init.index.idStrategy);
@@ -64,7 +66,7 @@ export async function createBatchProcessor(
         const at = r * INDEX_STRIDE;
         const valueStart = index[at] as number;
         const keyStart = index[at + 2] as number;
-        const key = keyStart === NULL_REF || !needsKey ? null : bytes.toString('utf8', keyStart, index[at + 3] as number);
+        const key = keyStart === NULL_REF || !needsKey ? null : recordKey(bytes, keyStart, index[at + 3] as number);
         if (valueStart === NULL_REF) {
           tombstone(r, topic, partition, coords[r * COORD_STRIDE + 1] as number, key);
           continue;
@@ -82,16 +84,27 @@ export async function createBatchProcessor(
         const offset = coords[r * COORD_STRIDE] as number;
         const timestamp = coords[r * COORD_STRIDE + 1] as number;
 
-        let out: Document | Document[] | null | undefined = decoded.doc;
+        let out: TransformResult = decoded.doc;
         let text = decoded.text;
         if (transform) {
           text = undefined;
+          let result: ReturnType<typeof transform>;
           try {
-            out = transform({ value: decoded.doc, key, topic, partition, offset, timestamp });
+            result = transform({ value: decoded.doc, key, topic, partition, offset, timestamp });
           } catch (err) {
-            fail(r, 'transform', `transform threw: ${err instanceof Error ? err.message : String(err)}`);
+            fail(r, 'transform', `transform threw: ${message(err)}`);
             continue;
           }
+          // Awaited only when it is a promise: a sync transform costs no microtask per record.
+          if (isThenable(result)) {
+            try {
+              result = await result;
+            } catch (err) {
+              fail(r, 'transform', `transform rejected: ${message(err)}`);
+              continue;
+            }
+          }
+          out = result;
         }
         if (out === null || out === undefined || (Array.isArray(out) && out.length === 0)) {
           outcomes[r] = Outcome.Skipped;
@@ -99,9 +112,20 @@ export async function createBatchProcessor(
           continue;
         }
         const docs = Array.isArray(out) ? out : [out];
-        const problem = emit(docs, Array.isArray(out), text, r, topic, partition, offset, timestamp, key);
-        if (problem) fail(r, problem.stage, problem.reason);
-        else outcomes[r] = Outcome.Indexed;
+        // A record's documents are all-or-nothing: one that cannot be encoded takes back the others.
+        const mark = encoder.mark();
+        let problem: ReturnType<typeof emit>;
+        try {
+          problem = emit(docs, Array.isArray(out), text, r, topic, partition, offset, timestamp, key);
+        } catch (err) {
+          // Serialization failures are caught inside; what else throws is routing (a getter on the
+          // timestamp or id path, a date the index name cannot show): it fails this record only.
+          problem = { stage: 'route', reason: `routing failed: ${message(err)}` };
+        }
+        if (problem) {
+          encoder.rewind(mark);
+          fail(r, problem.stage, problem.reason);
+        } else outcomes[r] = Outcome.Indexed;
       }
     }
 
@@ -159,11 +183,11 @@ export async function createBatchProcessor(
         }
         const time = router.usesDate ? (parseTimestamp(getPath(doc, timestampPath)) ?? timestamp) : timestamp;
         const id = documentId(ids, doc, topic, partition, offset, key);
-        if (id === null) return { stage: 'route', reason: idProblem(ids) };
+        if (id === null) return { stage: 'route', reason: idProblem(ids, doc) };
         let source = text;
         if (source === undefined || source.includes('\n') || source.includes('\r')) {
           try {
-            source = JSON.stringify(doc);
+            source = serialize(doc);
           } catch (err) {
             return { stage: 'transform', reason: `document cannot be serialized: ${(err as Error).message}` };
           }
@@ -178,7 +202,27 @@ export async function createBatchProcessor(
   return { process };
 }
 
-/** The `_id` for a document; undefined lets Elasticsearch choose; null when the strategy has no value. */
+/**
+ * The record key as the string that ids, deletes and transforms see. A key that is valid UTF-8 and does
+ * not start with `b64:` is used as it is; any other becomes `b64:` + unpadded base64url of its bytes
+ * (binary keys such as big-endian longs would otherwise collapse into U+FFFD). The mapping is injective:
+ * UTF-8 decoding is one-to-one on valid UTF-8, base64url is one-to-one, and only the second kind starts
+ * with `b64:` — so two different keys never share an id.
+ */
+export function recordKey(bytes: Buffer, start: number, end: number): string {
+  const raw = bytes.subarray(start, end);
+  if (isUtf8(raw)) {
+    const text = raw.toString('utf8');
+    if (!text.startsWith('b64:')) return text;
+  }
+  return `b64:${raw.toString('base64url')}`;
+}
+
+/**
+ * The `_id` for a document; undefined lets Elasticsearch choose; null when the strategy has no value.
+ * A number makes an id only when it is exact: a safe integer, or a BigInt (a msgpack int64 beyond
+ * ±2^53); `String()` of a larger double would give two different records one id.
+ */
 export function documentId(
   ids: IdStrategy,
   doc: Document,
@@ -196,15 +240,46 @@ export function documentId(
       return key === null || key === '' ? null : key;
     case 'field': {
       const v = getPath(doc, ids.path);
-      return typeof v === 'string' && v !== '' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : null;
+      if (typeof v === 'string') return v === '' ? null : v;
+      return Number.isSafeInteger(v) || typeof v === 'bigint' ? String(v) : null;
     }
   }
 }
 
-function idProblem(ids: IdStrategy): string {
-  return ids.kind === 'key'
-    ? 'record has no key, and index.idStrategy is key'
-    : `document has no string or number at ${ids.kind === 'field' ? ids.path.join('.') : ''} for index.idStrategy`;
+/** Why `documentId` found no id (the failure path only). */
+function idProblem(ids: IdStrategy, doc: Document): string {
+  if (ids.kind !== 'field') return 'record has no key, and index.idStrategy is key';
+  const path = ids.path.join('.');
+  return typeof getPath(doc, ids.path) === 'number'
+    ? `the number at ${path} cannot be an exact _id (not an integer within ±(2^53 − 1)); send the id as a string`
+    : `document has no string or number at ${path} for index.idStrategy`;
+}
+
+// A BigInt becomes this marker string and then its bare digits. The marker holds a per-process random
+// nonce, so no string of a document can be taken for one.
+const BIGINT_MARK = `bigint-${randomBytes(12).toString('hex')}:`;
+const BIGINT_MARKED = new RegExp(`"${BIGINT_MARK}(-?\\d+)"`, 'g');
+const markBigInt = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? BIGINT_MARK + value.toString() : value);
+
+/**
+ * A document's JSON text. A BigInt (msgpack int64 beyond ±2^53) is written as an exact JSON number,
+ * which Elasticsearch reads into a `long` without rounding. JSON.stringify throws on a BigInt, so only
+ * such documents pay for the second pass with a replacer; anything else that throws, throws again.
+ */
+function serialize(doc: Document): string {
+  try {
+    return JSON.stringify(doc);
+  } catch {
+    return JSON.stringify(doc, markBigInt).replace(BIGINT_MARKED, '$1');
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<TransformResult> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function getPath(doc: Document, path: readonly string[]): unknown {

@@ -136,18 +136,18 @@ export const schema: Group = {
         },
         timestampField: {
           kind: 'string',
-          doc: 'Document field (dotted path) whose ISO date or epoch milliseconds fill the date tokens; the Kafka timestamp when absent or invalid.',
+          doc: 'Document field (dotted path) whose ISO date or epoch milliseconds fill the date tokens; the Kafka timestamp when absent, invalid or outside the years 0000–9999 (epoch micro- or nanoseconds).',
           default: '@timestamp',
         },
         opType: {
           kind: 'string',
-          doc: '`index` overwrites; `create` never overwrites (a 409 on replay counts as done).',
+          doc: '`index` overwrites; `create` never overwrites (a 409 on replay counts as done), and is refused with `key` or `field:` ids, where different records share an id.',
           default: 'index',
           enum: ['index', 'create'],
         },
         idStrategy: {
           kind: 'string',
-          doc: '`kafka` = `<topic>-<partition>-<offset>`; `key` = the record key; `field:<path>` = a document field; `none` = Elasticsearch generates ids (faster, duplicates on replay).',
+          doc: '`kafka` = `<topic>-<partition>-<offset>`; `key` = the record key (as it is when valid UTF-8 not starting with `b64:`, else `b64:` + unpadded base64url of its bytes); `field:<path>` = a document field (a string, or a whole number within ±2^53 − 1); `none` = Elasticsearch generates ids (faster, duplicates on replay).',
           default: 'kafka',
           pattern: /^(kafka|key|none|field:[^\s]+)$/,
           patternHint: 'must be kafka, key, none or field:<path>',
@@ -163,11 +163,17 @@ export const schema: Group = {
           default: 'json',
           enum: ['json', 'msgpack', 'text'],
         },
+        invalidUtf8: {
+          kind: 'string',
+          doc: 'A `json` or `text` value that is not valid UTF-8: `fail` (malformed, with the reason) or `replace` (bad bytes become U+FFFD). A leading BOM is skipped either way.',
+          default: 'fail',
+          enum: ['fail', 'replace'],
+        },
       },
     },
     transform: {
       kind: 'string',
-      doc: '`none`, `apm-log`, or the path of a JS module exporting `transform(record)` that returns a document, an array of documents, or `null` (dropped and counted).',
+      doc: '`none`, `apm-log`, or the path of a JS module exporting `transform(record)` that returns (or resolves to) a document, an array of documents, or `null` (dropped and counted).',
       default: 'none',
     },
     pipeline: {
@@ -217,7 +223,7 @@ export const schema: Group = {
         },
         onNull: {
           kind: 'string',
-          doc: 'Records with a null value (tombstones): `skip` (counted), `delete` (delete the document whose id is the record key; needs `index.idStrategy` key or field:<path>) or `dlq`.',
+          doc: 'Records with a null value (tombstones): `skip` (counted), `delete` (delete the document whose id is the record key; needs `index.idStrategy` key and an `index.name` without date tokens) or `dlq`.',
           default: 'skip',
           enum: ['skip', 'delete', 'dlq'],
         },
@@ -329,7 +335,7 @@ export interface SluiceConfig {
     opType: 'index' | 'create';
     idStrategy: string;
   };
-  input: { format: 'json' | 'msgpack' | 'text' };
+  input: { format: 'json' | 'msgpack' | 'text'; invalidUtf8: 'fail' | 'replace' };
   transform: string;
   pipeline: {
     workers: number;

@@ -225,8 +225,9 @@ function crossCheck(config: SluiceConfig, errors: ConfigError[]): void {
       errors.push(new ConfigError(`elasticsearch.node[${i}]`, `must be an http:// or https:// URL (got ${JSON.stringify(url)})`));
     }
   }
+  let dated = false;
   try {
-    compileIndexTemplate(config.index.name);
+    dated = compileIndexTemplate(config.index.name).usesDate;
   } catch (err) {
     errors.push(new ConfigError('index.name', `is invalid: ${(err as Error).message}`));
   }
@@ -241,8 +242,31 @@ function crossCheck(config: SluiceConfig, errors: ConfigError[]): void {
   if (config.errors.dlqTopic && config.kafka.topics.includes(config.errors.dlqTopic)) {
     errors.push(new ConfigError('errors.dlqTopic', 'must not be one of kafka.topics (its records would be consumed again)'));
   }
-  if (config.errors.onNull === 'delete' && !/^(key|field:)/.test(config.index.idStrategy)) {
-    errors.push(new ConfigError('errors.onNull', `is delete, which needs index.idStrategy key or field:<path> (got ${config.index.idStrategy})`));
+  const ids = config.index.idStrategy;
+  // Records that share an id must overwrite each other in offset order; `create` keeps the first and
+  // counts a different record's 409 as done (and cannot carry the external version that orders them).
+  if (config.index.opType === 'create' && (ids === 'key' || ids.startsWith('field:'))) {
+    errors.push(
+      new ConfigError(
+        'index.opType',
+        `is create, which cannot be used with index.idStrategy ${ids}: records that share an id need index (the last record wins); with create a 409 would count a different record as done`,
+      ),
+    );
+  }
+  if (config.errors.onNull === 'delete') {
+    // A tombstone has no value: with field ids it has no field, and kafka or none ids name no earlier
+    // document. Nor can it know the day of the document it deletes.
+    if (ids !== 'key') {
+      errors.push(new ConfigError('errors.onNull', `is delete, which needs index.idStrategy key (got ${ids}): only the record key names the document a tombstone deletes`));
+    }
+    if (dated) {
+      errors.push(
+        new ConfigError(
+          'errors.onNull',
+          `is delete, which cannot be used with date tokens in index.name (got ${JSON.stringify(config.index.name)}): a tombstone cannot know the day of the document it deletes`,
+        ),
+      );
+    }
   }
   if (config.errors.maxBackoffMs < config.errors.backoffMs) {
     errors.push(new ConfigError('errors.maxBackoffMs', `must be at least errors.backoffMs (${config.errors.backoffMs})`));

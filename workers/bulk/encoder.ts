@@ -57,6 +57,23 @@ export class NdjsonEncoder {
     this.#buf[this.#len++] = 0x0a;
   }
 
+  /**
+   * A point to `rewind` to: a record's documents are all-or-nothing, so when one of them cannot be
+   * encoded the ones already appended are taken back. The document count is the whole state needed.
+   */
+  mark(): number {
+    return this.#records.length;
+  }
+
+  /** Drops every document appended after `mark` (no bytes are cleared, they are overwritten). */
+  rewind(mark: number): void {
+    if (mark >= this.#records.length) return;
+    this.#len = this.#starts[mark] as number;
+    this.#starts.length = mark;
+    this.#records.length = mark;
+    while (this.#deletes.length > 0 && (this.#deletes[this.#deletes.length - 1] as number) >= mark) this.#deletes.pop();
+  }
+
   finish(): EncodedBatch {
     const docStarts = new Uint32Array(this.#starts.length + 1);
     docStarts.set(this.#starts);

@@ -68,12 +68,17 @@ export function compileIndexTemplate(template: string): IndexRouter {
   };
 }
 
-/** Epoch milliseconds from an ISO string or a number, or undefined when neither. */
+/** 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the years a `{yyyy}` token can show. */
+const MIN_MS = -62_167_219_200_000;
+const MAX_MS = 253_402_300_799_999;
+
+/**
+ * Epoch milliseconds from an ISO string or a number, or undefined when neither or when outside the
+ * years 0000–9999. Epoch nanoseconds (≈1.7e18) are beyond what a Date can hold (±8.64e15 ms), and
+ * epoch microseconds (≈1.7e15) are a Date in the year ~57,000 whose ISO form (`+057971-…`) would
+ * make a nonsense index name: both fall back to the Kafka timestamp, as documented.
+ */
 export function parseTimestamp(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value === 'string') {
-    const ms = Date.parse(value);
-    return Number.isNaN(ms) ? undefined : ms;
-  }
-  return undefined;
+  const ms = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : NaN;
+  return ms >= MIN_MS && ms <= MAX_MS ? ms : undefined;
 }

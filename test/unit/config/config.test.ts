@@ -68,6 +68,30 @@ describe('configuration', () => {
     expect(errs.some((e) => e.startsWith('index.name is invalid: unknown token {day}'))).to.equal(true);
   });
 
+  it('refuses id and op combinations that would lose or misdirect records', () => {
+    for (const idStrategy of ['key', 'field:order.id']) {
+      expect(messages(() => validateConfig({ ...minimal, index: { opType: 'create', idStrategy } }))).to.deep.equal([
+        `index.opType is create, which cannot be used with index.idStrategy ${idStrategy}: records that share an id need index (the last record wins); with create a 409 would count a different record as done`,
+      ]);
+    }
+    expect(validateConfig({ ...minimal, index: { opType: 'create', idStrategy: 'kafka' } }).index.opType).to.equal('create');
+    for (const idStrategy of ['field:order.id', 'kafka', 'none']) {
+      expect(messages(() => validateConfig({ ...minimal, index: { idStrategy }, errors: { onNull: 'delete' } }))).to.deep.equal([
+        `errors.onNull is delete, which needs index.idStrategy key (got ${idStrategy}): only the record key names the document a tombstone deletes`,
+      ]);
+    }
+    expect(messages(() => validateConfig({ ...minimal, index: { idStrategy: 'key', name: 'logs-{yyyy.MM.dd}' }, errors: { onNull: 'delete' } }))).to.deep.equal([
+      'errors.onNull is delete, which cannot be used with date tokens in index.name (got "logs-{yyyy.MM.dd}"): a tombstone cannot know the day of the document it deletes',
+    ]);
+    expect(validateConfig({ ...minimal, index: { idStrategy: 'key', name: '{topic}-{partition}' }, errors: { onNull: 'delete' } }).errors.onNull).to.equal('delete');
+  });
+
+  it('input.invalidUtf8: fail by default, or replace', () => {
+    expect(validateConfig(minimal).input).to.deep.equal({ format: 'json', invalidUtf8: 'fail' });
+    expect(validateConfig({ ...minimal, input: { invalidUtf8: 'replace' } }).input.invalidUtf8).to.equal('replace');
+    expect(messages(() => validateConfig({ ...minimal, input: { invalidUtf8: 'ignore' } }))).to.deep.equal(['input.invalidUtf8 must be one of fail, replace (got "ignore")']);
+  });
+
   it('layers file, SLUICE_* environment and overrides, in that order', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-config-'));
     const file = join(dir, 'sluice.yaml');

@@ -37,3 +37,30 @@ describe('decoders', () => {
     expect(run('text', Buffer.from([0x66, 0xff, 0xfe]))).to.deep.equal({ ok: false, reason: 'invalid UTF-8 in text value' });
   });
 });
+
+describe('decoders: no silent change of data', () => {
+  const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+  const badJson = Buffer.concat([Buffer.from('{"name":"caf'), Buffer.from([0xe9]), Buffer.from('"}')]);
+
+  it('json: invalid UTF-8 is an error by default, U+FFFD with invalidUtf8 replace', () => {
+    expect(run('json', badJson)).to.deep.equal({ ok: false, reason: 'invalid UTF-8 in JSON value' });
+    expect(createDecoder('json', { invalidUtf8: 'replace' })(badJson, 0, badJson.length)).to.deep.include({ ok: true, doc: { name: 'caf\ufffd' } });
+  });
+
+  it('json and text: a leading UTF-8 BOM is skipped', () => {
+    expect(run('json', Buffer.concat([BOM, Buffer.from('{"a":"ü"}')]))).to.deep.equal({ ok: true, doc: { a: 'ü' }, text: '{"a":"ü"}' });
+    expect(run('text', Buffer.concat([BOM, Buffer.from('hello')]))).to.deep.equal({ ok: true, doc: { message: 'hello' } });
+    const shared = Buffer.concat([Buffer.from('xx'), BOM, Buffer.from('{"k":1}')]);
+    expect(createDecoder('json')(shared, 2, shared.length)).to.deep.include({ ok: true, text: '{"k":1}' });
+  });
+
+  it('text: invalid UTF-8 becomes U+FFFD with invalidUtf8 replace', () => {
+    const b = Buffer.from([0x66, 0xff, 0x67]);
+    expect(createDecoder('text', { invalidUtf8: 'replace' })(b, 0, b.length)).to.deep.equal({ ok: true, doc: { message: 'f\ufffdg' } });
+  });
+
+  it('msgpack int64: safe values are numbers, larger ones exact BigInts', () => {
+    const out = run('msgpack', pack({ small: 5n, big: 2n ** 63n - 1n, top: 2n ** 64n - 1n, edge: 2n ** 53n }));
+    expect(out).to.deep.equal({ ok: true, doc: { small: 5, big: 2n ** 63n - 1n, top: 2n ** 64n - 1n, edge: 2 ** 53 } });
+  });
+});

@@ -17,6 +17,7 @@ function init(over: Partial<Omit<WorkerInit, 'index'>> & { index?: Partial<Worke
   return {
     elasticsearch: { node: ['http://127.0.0.1:1'], cloudId: undefined, auth: {}, tls: { ca: undefined, rejectUnauthorized: true }, requestTimeoutMs: 1000, serverMajor: 8 },
     inputFormat: 'json',
+    invalidUtf8: 'fail',
     transform: 'none',
     onNull: 'skip',
     maxDocBytes: 1 << 20,
@@ -198,5 +199,158 @@ describe('batch processor (worker record path)', () => {
     expect(doc).to.deep.include({ '@timestamp': '2026-11-01T00:00:00.000Z', service_name: 's', type: 'log', labels: { 'a.b': '1' } });
     expect(doc).to.have.property('ingestedAt');
     expect(doc).to.not.have.property('timestamp');
+  });
+});
+
+describe('batch processor: record fidelity', () => {
+  const long = (n: bigint): Buffer => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(n);
+    return b;
+  };
+  const keyed = (offset: number, value: string | Buffer | null, key: Buffer): KafkaRecord => ({ ...rec(offset, value), key });
+  const idOf = (s: { action: Record<string, { _id?: string }> }): string | undefined => Object.values(s.action)[0]?._id;
+
+  function transformFile(body: string): string {
+    const file = join(mkdtempSync(join(tmpdir(), 'sluice-transform-')), 't.mjs');
+    writeFileSync(file, body);
+    return file;
+  }
+
+  it('binary keys get collision-free ids: UTF-8 keys as they are, others b64: + base64url', async () => {
+    const { sink, sent } = captureSink();
+    const p = await createBatchProcessor(init({ index: { idStrategy: 'key' } }), { sink, logger });
+    const result = await p.process(
+      task([
+        keyed(0, '{}', long(0x80n)),
+        keyed(1, '{}', long(0x81n)),
+        keyed(2, '{}', Buffer.from('user-ü')),
+        keyed(3, '{}', Buffer.from('b64:AAAAAAAAAIA')), // valid UTF-8 that looks like an encoded key
+      ]),
+    );
+    expect(Array.from(result.outcomes)).to.deep.equal([Outcome.Indexed, Outcome.Indexed, Outcome.Indexed, Outcome.Indexed]);
+    expect(sent.map(idOf)).to.deep.equal(['b64:AAAAAAAAAIA', 'b64:AAAAAAAAAIE', 'user-ü', `b64:${Buffer.from('b64:AAAAAAAAAIA').toString('base64url')}`]);
+  });
+
+  it('a transform and a tombstone delete see the same key encoding', async () => {
+    const file = transformFile('export function transform(r) { return { k: r.key }; }\n');
+    const { sink, sent } = captureSink();
+    const p = await createBatchProcessor(init({ transform: file, onNull: 'delete', index: { idStrategy: 'key' } }), { sink, logger });
+    await p.process(task([keyed(0, '{}', long(0x80n)), keyed(1, null, long(0x80n))]));
+    expect(sent.map((s) => [Object.keys(s.action)[0], idOf(s), s.source])).to.deep.equal([
+      ['index', 'b64:AAAAAAAAAIA', '{"k":"b64:AAAAAAAAAIA"}'],
+      ['delete', 'b64:AAAAAAAAAIA', ''],
+    ]);
+  });
+
+  it('field: ids from numbers must be exact: safe integers and BigInts pass, others fail the record', async () => {
+    const { sink, sent } = captureSink();
+    const p = await createBatchProcessor(init({ index: { idStrategy: 'field:order.id' } }), { sink, logger });
+    const result = await p.process(
+      task([
+        rec(0, '{"order":{"id":42}}'),
+        rec(1, '{"order":{"id":9007199254740993}}'),
+        rec(2, '{"order":{"id":1.5}}'),
+        rec(3, '{"order":{"id":"9007199254740993"}}'),
+      ]),
+    );
+    expect(Array.from(result.outcomes)).to.deep.equal([Outcome.Indexed, Outcome.Failed, Outcome.Failed, Outcome.Indexed]);
+    expect(sent.map(idOf)).to.deep.equal(['42', '9007199254740993']);
+    const reason = 'the number at order.id cannot be an exact _id (not an integer within ±(2^53 − 1)); send the id as a string';
+    expect(result.failures).to.deep.equal([
+      { record: 1, stage: 'route', reason },
+      { record: 2, stage: 'route', reason },
+    ]);
+
+    const mp = captureSink();
+    const pm = await createBatchProcessor(init({ inputFormat: 'msgpack', index: { idStrategy: 'field:id' } }), { sink: mp.sink, logger });
+    await pm.process(task([rec(0, pack({ id: 2n ** 63n - 1n }))]));
+    expect(mp.sent.map(idOf)).to.deep.equal(['9223372036854775807']);
+  });
+
+  it('awaits a transform that returns a promise; a rejection fails only its record', async () => {
+    const file = transformFile(
+      `export async function transform(r) {
+         await new Promise((resolve) => setTimeout(resolve, 1));
+         if (r.value.bad) throw new Error('lookup failed');
+         return { ...r.value, seen: true };
+       }\n`,
+    );
+    const { sink, sent } = captureSink();
+    const p = await createBatchProcessor(init({ transform: file }), { sink, logger });
+    const result = await p.process(task([rec(0, '{"a":1}'), rec(1, '{"bad":true}'), rec(2, '{"a":2}')]));
+    expect(Array.from(result.outcomes)).to.deep.equal([Outcome.Indexed, Outcome.Failed, Outcome.Indexed]);
+    expect(result.failures).to.deep.equal([{ record: 1, stage: 'transform', reason: 'transform rejected: lookup failed' }]);
+    expect(sent.map((s) => JSON.parse(s.source))).to.deep.equal([
+      { a: 1, seen: true },
+      { a: 2, seen: true },
+    ]);
+  });
+
+  it('a record whose transform returns one bad element indexes none of its documents', async () => {
+    const file = transformFile(
+      `export function transform(r) {
+         const out = r.value.items.map((x) => ({ x }));
+         if (r.value.bad) out.push(r.value.bad === 'circular' ? (() => { const c = {}; c.c = c; return c; })() : 'not an object');
+         return out;
+       }\n`,
+    );
+    const { sink, sent } = captureSink();
+    const p = await createBatchProcessor(init({ transform: file }), { sink, logger });
+    const result = await p.process(
+      task([rec(0, '{"items":[1,2]}'), rec(1, '{"items":[3,4],"bad":"string"}'), rec(2, '{"items":[5],"bad":"circular"}'), rec(3, '{"items":[6]}')]),
+    );
+    expect(Array.from(result.outcomes)).to.deep.equal([Outcome.Indexed, Outcome.Failed, Outcome.Failed, Outcome.Indexed]);
+    expect(result.failures.map((f) => [f.record, f.stage])).to.deep.equal([
+      [1, 'transform'],
+      [2, 'transform'],
+    ]);
+    expect(sent.map((s) => [idOf(s), JSON.parse(s.source)])).to.deep.equal([
+      ['logs-0-0-0', { x: 1 }],
+      ['logs-0-0-1', { x: 2 }],
+      ['logs-0-3-0', { x: 6 }],
+    ]);
+    expect(result.stats.docs).to.equal(3);
+  });
+
+  it('msgpack int64: safe integers as JSON numbers, larger ones as exact JSON numbers', async () => {
+    const { sink, sent } = captureSink();
+    const p = await createBatchProcessor(init({ inputFormat: 'msgpack' }), { sink, logger });
+    const result = await p.process(task([rec(0, pack({ small: 5n, big: 2n ** 63n - 1n, neg: -(2n ** 62n) - 3n, list: [2n ** 60n], n: 1.5 }))]));
+    expect(Array.from(result.outcomes)).to.deep.equal([Outcome.Indexed]);
+    expect(sent[0]?.source).to.equal('{"small":5,"big":9223372036854775807,"neg":-4611686018427387907,"list":[1152921504606846976],"n":1.5}');
+  });
+
+  it('invalid UTF-8 inside a JSON value fails the record; a leading BOM is skipped', async () => {
+    const { sink, sent } = captureSink();
+    const p = await createBatchProcessor(init(), { sink, logger });
+    const bad = Buffer.concat([Buffer.from('{"name":"caf'), Buffer.from([0xe9]), Buffer.from('"}')]);
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":"ü"}')]);
+    const result = await p.process(task([rec(0, bad), rec(1, bom)]));
+    expect(Array.from(result.outcomes)).to.deep.equal([Outcome.Failed, Outcome.Indexed]);
+    expect(result.failures).to.deep.equal([{ record: 0, stage: 'decode', reason: 'invalid UTF-8 in JSON value' }]);
+    expect(sent.map((s) => s.source)).to.deep.equal(['{"a":"ü"}']);
+
+    const rp = captureSink();
+    const pr = await createBatchProcessor(init({ invalidUtf8: 'replace' }), { sink: rp.sink, logger });
+    await pr.process(task([rec(0, bad)]));
+    expect(JSON.parse(rp.sent[0]?.source ?? '')).to.deep.equal({ name: 'caf\ufffd' });
+  });
+
+  it('a timestamp outside the Date range routes by the Kafka timestamp; a routing error fails only its record', async () => {
+    const file = transformFile(
+      `export function transform(r) {
+         if (!r.value.trap) return r.value;
+         return { get '@timestamp'() { throw new Error('no time here'); } };
+       }\n`,
+    );
+    const { sink, sent } = captureSink();
+    const p = await createBatchProcessor(init({ transform: file, index: { name: 'logs-{yyyy.MM.dd}' } }), { sink, logger });
+    const result = await p.process(
+      task([rec(0, '{"@timestamp":1767225600000000000}'), rec(1, '{"@timestamp":1767225600000000}'), rec(2, '{"trap":true}'), rec(3, '{"@timestamp":"2026-01-01T00:00:00Z"}')]),
+    );
+    expect(Array.from(result.outcomes)).to.deep.equal([Outcome.Indexed, Outcome.Indexed, Outcome.Failed, Outcome.Indexed]);
+    expect(result.failures).to.deep.equal([{ record: 2, stage: 'route', reason: 'routing failed: no time here' }]);
+    expect(sent.map((s) => Object.values(s.action)[0]?._index)).to.deep.equal(['logs-2026.11.22', 'logs-2026.11.22', 'logs-2026.01.01']);
   });
 });

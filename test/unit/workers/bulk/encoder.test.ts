@@ -94,3 +94,23 @@ describe('request builder', () => {
     }
   });
 });
+
+describe('NDJSON encoder mark and rewind', () => {
+  it('drops everything appended after the mark, deletes included', () => {
+    const enc = new NdjsonEncoder(16);
+    enc.append(actionLine('index', 'i', 'a'), '{"n":1}', 0);
+    const mark = enc.mark();
+    enc.append(actionLine('index', 'i', 'b'), '{"n":2}', 1);
+    enc.appendDelete(actionLine('delete', 'i', 'c'), 1);
+    enc.rewind(mark);
+    expect(enc.docs).to.equal(1);
+    enc.appendDelete(actionLine('delete', 'i', 'd'), 2);
+    const rewoundAtEnd = enc.mark();
+    enc.rewind(rewoundAtEnd);
+    const out = enc.finish();
+    expect(lines(out.buffer)).to.deep.equal(['{"index":{"_index":"i","_id":"a"}}', '{"n":1}', '{"delete":{"_index":"i","_id":"d"}}']);
+    expect(Array.from(out.docRecords)).to.deep.equal([0, 2]);
+    expect(Array.from(out.docDeletes)).to.deep.equal([0, 1]);
+    expect(Array.from(out.docStarts)).to.deep.equal([0, '{"index":{"_index":"i","_id":"a"}}\n{"n":1}\n'.length, out.buffer.length]);
+  });
+});

@@ -17,6 +17,8 @@ describe('retry policy', () => {
     expect(classifyItem(429, 'cluster_block_exception', 'index')).to.equal('halt', 'flood-stage block answers 429 but no retry cures it');
     expect(classifyItem(401, 'security_exception', 'index')).to.equal('halt');
     expect(classifyItem(404, undefined, 'delete')).to.equal('ok');
+    // A tombstone for an index that does not exist yet: there is nothing to delete.
+    expect(classifyItem(404, 'index_not_found_exception', 'delete')).to.equal('ok');
   });
 
   it('retries overload, outages, timeouts and lost connections; splits on 413', () => {

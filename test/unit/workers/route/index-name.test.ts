@@ -39,3 +39,16 @@ describe('index name templates', () => {
     expect(parseTimestamp(null)).to.equal(undefined);
   });
 });
+
+describe('document timestamps outside the years 0000–9999', () => {
+  it('are invalid, so that routing falls back to the Kafka timestamp', () => {
+    const ms = Date.UTC(2026, 0, 1);
+    expect(parseTimestamp(ms * 1_000_000)).to.equal(undefined); // epoch nanoseconds
+    expect(parseTimestamp(ms * 1000)).to.equal(undefined); // epoch microseconds: a valid Date in the year 57970
+    expect(parseTimestamp(-8.64e15 - 1)).to.equal(undefined);
+    expect(parseTimestamp(Infinity)).to.equal(undefined);
+    expect(parseTimestamp('+057970-01-01T00:00:00Z')).to.equal(undefined);
+    expect(parseTimestamp(Date.UTC(9999, 11, 31, 23, 59, 59, 999))).to.equal(253402300799999);
+    expect(parseTimestamp('0000-01-01T00:00:00Z')).to.equal(-62167219200000);
+  });
+});
