@@ -107,6 +107,12 @@ export function createMetrics(view: PipelineView) {
     labelNames: ['class'],
     registers,
   });
+  const offsetResets = new Counter({
+    name: 'sluice_offset_resets_total',
+    help: 'Partitions whose offset was out of range (records deleted by retention before they were read) and moved where kafka.startFrom says (to: latest skips the records in between).',
+    labelNames: ['topic', 'partition', 'to'],
+    registers,
+  });
   const rebalances = new Counter({
     name: 'sluice_rebalance_events_total',
     help: 'Partition assignments and revocations received from the consumer group.',
@@ -145,7 +151,7 @@ export function createMetrics(view: PipelineView) {
   perPartition('sluice_partition_watermark_offset', 'Next offset to commit: every record below it is indexed or dead-lettered.', (p) => p.watermark);
   perPartition('sluice_partition_committed_offset', 'Offset committed to Kafka (librdkafka statistics).', (p) => p.committed);
   perPartition('sluice_partition_high_watermark_offset', 'End of the partition in Kafka (librdkafka statistics).', (p) => p.highWatermark);
-  perPartition('sluice_consumer_lag', 'Records in Kafka beyond the watermark of the partition.', (p) => p.lag);
+  perPartition('sluice_consumer_lag', 'Records in Kafka beyond the watermark of the partition (transaction markers and aborted records not counted).', (p) => p.lag);
   gauge('sluice_consumer_lag_sum', 'Sum of sluice_consumer_lag over the assigned partitions (for lag-based autoscaling).', () =>
     view.partitions().reduce((sum, p) => sum + (p.lag ?? 0), 0),
   );
@@ -191,6 +197,9 @@ export function createMetrics(view: PipelineView) {
     },
     deadLettered(cls: 'malformed' | 'rejected' | 'null'): void {
       deadLettered.inc({ class: cls });
+    },
+    offsetReset(topic: string, partition: number, to: 'earliest' | 'latest'): void {
+      offsetResets.inc({ topic, partition: String(partition), to });
     },
     rebalance(event: 'assign' | 'revoke'): void {
       rebalances.inc({ event });

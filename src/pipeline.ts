@@ -2,7 +2,7 @@ import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import type { TopicPartition } from 'node-rdkafka';
 import type { SluiceConfig } from './config/schema.js';
-import { createConsumer, type RdkafkaStats } from './consumer/consumer.js';
+import { createConsumer } from './consumer/consumer.js';
 import { createDeadLetterProducer } from './dlq/producer.js';
 import { createDispatcher } from './dispatch/dispatcher.js';
 import { createClient, probeServer, type ServerInfo } from './elasticsearch.js';
@@ -12,6 +12,7 @@ import { HealthWatch, type Readiness } from './health.js';
 import { createTokenSource } from './kafka-auth.js';
 import type { Registry } from 'prom-client';
 import { createMetrics, type PartitionView } from './metrics.js';
+import { LagTracker, resetImpact, type OffsetReset } from './offsets/lag.js';
 import { parseTpKey, tpKey, WatermarkTracker } from './offsets/watermark.js';
 import { startStatusServer } from './status-server.js';
 import { failureClass, type BatchResult, type BatchTask, type WorkerInit, type WorkerSignal } from './protocol.js';
@@ -57,16 +58,6 @@ export interface RunSummary {
   /** From the first record fetched to the stop: the time spent indexing. */
   activeSeconds: number;
   reason: string;
-}
-
-/** Kafka's high watermark per partition, from librdkafka statistics. */
-type Ends = Map<string, PartitionEnds>;
-interface PartitionEnds {
-  hi: number;
-  lo: number;
-  committed: number;
-  /** librdkafka's fetch position (-1 before the first fetch). */
-  fetch: number;
 }
 
 /**
@@ -135,7 +126,11 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
   const halts = new Map<number, Extract<WorkerSignal, { kind: 'halt' }>>();
   let lastHaltLog = 0;
   let deadLettered = 0;
-  const ends: Ends = new Map();
+  const lags = new LagTracker({
+    startFrom: config.kafka.startFrom,
+    readCommitted: config.kafka.rdkafka['isolation.level'] !== 'read_uncommitted',
+    watermark: (key) => tracker.committable(key),
+  });
   let overBudget = false;
   let stopping = false;
   let stopReason = '';
@@ -215,6 +210,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
         for (const tp of tps) {
           const key = tpKey(tp.topic, tp.partition);
           tracker.assign(key);
+          lags.assign(key);
           assigned.set(key, tp);
           blocked.delete(key);
           if (shouldPause(key)) {
@@ -239,23 +235,18 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
           assigned.delete(key);
           paused.delete(key);
           blocked.delete(key);
-          ends.delete(key);
+          lags.revoke(key);
         }
       },
       onRecords(records) {
         firstRecordAt ??= Date.now();
+        lags.received(records);
         dispatcher.add(records);
         checkBudget();
       },
-      onStats(stats: RdkafkaStats) {
-        for (const [topic, t] of Object.entries(stats.topics ?? {})) {
-          for (const [p, s] of Object.entries(t.partitions ?? {})) {
-            if (p === '-1' || s.hi_offset === undefined || s.hi_offset < 0) continue;
-            const key = tpKey(topic, Number(p));
-            if (assigned.has(key)) ends.set(key, { hi: s.hi_offset, lo: s.lo_offset ?? -1, committed: s.committed_offset ?? -1, fetch: s.fetch_offset ?? -1 });
-          }
-        }
-      },
+      onPolled: () => lags.polled(),
+      onStats: (stats) => lags.stats(stats),
+      onOffsetReset: (reset) => void reportReset(reset),
     },
     {
       consumeTimeoutMs: 20,
@@ -347,33 +338,42 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
   }
 
   function lag(): number | undefined {
-    if (assigned.size === 0) return undefined;
-    let total = 0;
-    for (const key of assigned.keys()) {
-      const l = partitionLag(key);
-      if (l === undefined) return undefined;
-      total += l;
-    }
-    return total;
+    return lags.total(assigned.keys());
   }
 
-  function partitionLag(key: string): number | undefined {
-    const end = ends.get(key);
-    return end ? Math.max(0, end.hi - position(key, end)) : undefined;
+  /**
+   * librdkafka found the partition's offset out of range (its records were deleted by retention)
+   * and moved it where `kafka.startFrom` says, silently: with `latest` a whole backlog is skipped.
+   * The log's range is read right after the reset, so under a busy producer `resumedAt` and
+   * `skipped` may count the few records written in between.
+   */
+  async function reportReset(reset: OffsetReset): Promise<void> {
+    const key = tpKey(reset.topic, reset.partition);
+    if (!assigned.has(key)) return;
+    lags.reset(key);
+    metrics.offsetReset(reset.topic, reset.partition, reset.to);
+    const where = { topic: reset.topic, partition: reset.partition, offset: reset.offset, startFrom: reset.to };
+    const msg = 'offset out of range: records were deleted before Sluice read them; resumed where kafka.startFrom says';
+    try {
+      const { low, high } = await consumer.watermarks(reset.topic, reset.partition, 10_000);
+      logger.warn({ ...where, ...resetImpact(reset, low, high), logStart: low, logEnd: high }, msg);
+    } catch (err) {
+      logger.warn({ ...where, err: (err as Error).message }, msg);
+    }
   }
 
   function partitions(): PartitionView[] {
     return [...assigned].map(([key, tp]) => {
-      const end = ends.get(key);
+      const { highWatermark, committed } = lags.offsets(key);
       return {
         topic: tp.topic,
         partition: tp.partition,
         paused: paused.has(key),
         blocked: blocked.has(key),
         watermark: tracker.committable(key),
-        highWatermark: end?.hi,
-        committed: end && end.committed >= 0 ? end.committed : undefined,
-        lag: partitionLag(key),
+        highWatermark,
+        committed,
+        lag: lags.lag(key),
       };
     });
   }
@@ -392,18 +392,6 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
     }
     readiness = next;
     return next;
-  }
-
-  /**
-   * Next offset to process: our watermark, else the group's commit, else where `kafka.startFrom`
-   * starts a partition without one: its first retained record (earliest) or its end (latest).
-   */
-  function position(key: string, end: PartitionEnds): number {
-    const own = tracker.committable(key);
-    if (own !== undefined) return own;
-    if (end.committed >= 0) return end.committed;
-    if (config.kafka.startFrom === 'latest') return end.fetch >= 0 ? end.fetch : end.hi;
-    return Math.max(0, end.lo);
   }
 
   let lastDone = 0;

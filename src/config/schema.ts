@@ -49,7 +49,7 @@ export const schema: Group = {
         topics: { kind: 'stringList', doc: 'Topics to consume.' },
         startFrom: {
           kind: 'string',
-          doc: 'Where a group with no committed offset starts.',
+          doc: 'Where a group with no committed offset starts; also where a partition resumes when its offset is out of range (records deleted by retention before they were read): `latest` then skips every record in between. Such a reset is logged as a warning and counted in `sluice_offset_resets_total`.',
           default: 'earliest',
           enum: ['earliest', 'latest'],
         },

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.js';
 import { KafkaError } from '../errors.js';
 import { securityProperties, type TokenSource } from '../kafka-auth.js';
+import { parseOffsetReset, type OffsetReset } from '../offsets/lag.js';
 
 const { CODES } = rdkafka;
 
@@ -12,12 +13,27 @@ export interface ConsumerHooks {
   /** Partitions are being revoked: finish their work and commit before they are released. */
   onRevoke(tps: TopicPartition[]): Promise<void>;
   onRecords(records: Message[]): void;
+  /** A consume call returned (after `onRecords` for its records, if any). */
+  onPolled?(): void;
   onStats?(stats: RdkafkaStats): void;
+  /** librdkafka applied `auto.offset.reset` because the offset it fetched from is out of range. */
+  onOffsetReset?(reset: OffsetReset): void;
 }
 
-/** The part of librdkafka's statistics JSON that Sluice reads. */
+/** The part of librdkafka's statistics JSON that Sluice reads (STATISTICS.md; unknown offsets are negative). */
 export interface RdkafkaStats {
-  topics?: Record<string, { partitions?: Record<string, { hi_offset?: number; lo_offset?: number; committed_offset?: number; fetch_offset?: number; consumer_lag?: number }> }>;
+  topics?: Record<string, { partitions?: Record<string, RdkafkaPartitionStats> }>;
+}
+
+export interface RdkafkaPartitionStats {
+  hi_offset?: number;
+  /** Last stable offset: the end a read_committed consumer can read up to. */
+  ls_offset?: number;
+  lo_offset?: number;
+  /** The group's committed offset (fetched at assignment, then updated by each commit). */
+  committed_offset?: number;
+  /** One past the last message or control record the application dequeued. */
+  app_offset?: number;
 }
 
 export interface ConsumerTuning {
@@ -97,6 +113,11 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
     if (err && err.code !== CODES.ERRORS.ERR__NO_OFFSET) logger.warn({ code: err.code, message: err.message }, 'offset commit failed');
     else if (!err) logger.debug({ offsets: offsets.filter((o) => o.offset >= 0).map((o) => `${o.topic}[${o.partition}]@${o.offset}`) }, 'offsets committed');
   });
+  consumer.on('event.log', (log: { severity: number; fac: string; message: string }) => {
+    if (log.fac !== 'OFFSET' || !hooks.onOffsetReset) return;
+    const reset = parseOffsetReset(log.message);
+    if (reset) hooks.onOffsetReset(reset);
+  });
   consumer.on('event.stats', (event: { message: string }) => {
     if (!hooks.onStats) return;
     try {
@@ -129,6 +150,7 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
       if (messages.length === n && took < tuning.targetCallMs) batchSize = Math.min(tuning.maxBatch, n * 2);
       else if (took > tuning.targetCallMs) batchSize = Math.max(tuning.minBatch, n >> 1);
       if (messages.length > 0) hooks.onRecords(messages);
+      hooks.onPolled?.();
       setImmediate(() => loop(done));
     });
   }
@@ -167,6 +189,13 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
         // Only for a partition already unassigned: its new owner resumes from the last commit.
         logger.debug({ err, offsets }, 'offsets not stored');
       }
+    },
+
+    /** The partition's log start and end (the last stable offset under read_committed). */
+    watermarks(topic: string, partition: number, timeoutMs: number): Promise<{ low: number; high: number }> {
+      return new Promise((resolve, reject) =>
+        consumer.queryWatermarkOffsets(topic, partition, timeoutMs, (err, w) => (err ? reject(err) : resolve({ low: w.lowOffset, high: w.highOffset }))),
+      );
     },
 
     /** Synchronous commit, for revoke and stop only: it blocks the event loop for a round trip. */

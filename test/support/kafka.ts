@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import rdkafka from 'node-rdkafka';
 import * as tools from '../../bench/kafka-tools.js';
 import { KAFKA_BROKERS } from './env.js';
@@ -21,4 +23,56 @@ export async function committedOffsets(groupId: string, topic: string, partition
   } finally {
     await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
   }
+}
+
+/** Commits `offset` for each listed partition of the group (the group must have no active member). */
+export async function commitOffsets(groupId: string, topic: string, offsets: Array<{ partition: number; offset: number }>): Promise<void> {
+  const consumer = new rdkafka.KafkaConsumer({ 'metadata.broker.list': KAFKA_BROKERS, 'group.id': groupId, 'enable.auto.commit': false }, {});
+  await new Promise<void>((resolve, reject) => consumer.connect({}, (err) => (err ? reject(err) : resolve())));
+  try {
+    consumer.commitSync(offsets.map((o) => ({ topic, ...o })));
+  } finally {
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+  }
+}
+
+/**
+ * Produces each transaction with a transactional producer and commits or aborts it: every
+ * transaction leaves a control record (marker) after its records in each partition it wrote to.
+ */
+export async function produceTransactions(topic: string, transactions: Array<{ records: tools.OutRecord[]; commit: boolean }>): Promise<void> {
+  const producer = new rdkafka.Producer({ 'metadata.broker.list': KAFKA_BROKERS, 'transactional.id': `sluice-test-${topic}`, dr_cb: true });
+  const done = (resolve: () => void, reject: (e: unknown) => void) => (err: unknown) => (err ? reject(err) : resolve());
+  await new Promise<void>((resolve, reject) => producer.connect({}, done(resolve, reject)));
+  producer.setPollInterval(20);
+  try {
+    await new Promise<void>((resolve, reject) => producer.initTransactions(30_000, done(resolve, reject)));
+    for (const txn of transactions) {
+      await new Promise<void>((resolve, reject) => producer.beginTransaction(done(resolve, reject)));
+      for (const r of txn.records) producer.produce(topic, r.partition, r.value === null ? null : Buffer.from(r.value), r.key === undefined || r.key === null ? null : Buffer.from(r.key));
+      if (txn.commit) {
+        await new Promise<void>((resolve, reject) => producer.commitTransaction(30_000, done(resolve, reject)));
+      } else {
+        // Written first, so the aborted records are in the log (and must be skipped by readers).
+        await new Promise<void>((resolve, reject) => producer.flush(30_000, done(resolve, reject)));
+        await new Promise<void>((resolve, reject) => producer.abortTransaction(30_000, done(resolve, reject)));
+      }
+    }
+  } finally {
+    await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
+  }
+}
+
+/**
+ * Deletes the partition's records below `offset`, as retention would (Admin deleteRecords, run by
+ * test/services/kafka/KafkaDeleteRecords.java against the jars the local broker runs from).
+ * Returns the new log start offset.
+ */
+export function deleteRecordsBefore(topic: string, partition: number, offset: number): number {
+  const dir = fileURLToPath(new URL('../../../test/services/kafka/', import.meta.url));
+  const out = execFileSync('java', ['-Xmx128m', '-cp', `${dir}target/lib/*`, `${dir}KafkaDeleteRecords.java`, KAFKA_BROKERS, topic, String(partition), String(offset)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return Number(out.trim());
 }
