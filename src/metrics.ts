@@ -17,6 +17,10 @@ export interface PartitionView {
   highWatermark: number | undefined;
   committed: number | undefined;
   lag: number | undefined;
+  /** How long the batch holding the watermark back has been running, in seconds, if it has started. */
+  oldestBatchSeconds: number | undefined;
+  /** That batch has been running for longer than `health.stallSeconds`. */
+  stuck: boolean;
 }
 
 /** What the pipeline exposes to the metrics, read at scrape time. */
@@ -29,9 +33,16 @@ export interface PipelineView {
   queuedBatches(): number;
   partitions(): PartitionView[];
   halted(): boolean;
+  /** What halts the pipeline, by cause. */
+  haltedBy(): Record<HaltCause, boolean>;
+  /** Share of dead letters in the circuit breaker's window (undefined when it is off or empty). */
+  deadLetterRatio(): number | undefined;
   ready(): boolean;
   workers(): readonly Worker[];
 }
+
+/** What can halt the pipeline: Elasticsearch refusing writes, the dead-letter topic refusing them, the dead-letter circuit breaker. */
+export type HaltCause = 'elasticsearch' | 'dead_letter_topic' | 'dead_letter_ratio';
 
 /** Why a record counted as skipped. */
 export type SkipReason = 'tombstone' | 'transform' | 'malformed' | 'rejected';
@@ -74,6 +85,7 @@ export function createMetrics(view: PipelineView) {
   mirror('sluice_records_consumed_total', 'Records fetched from Kafka and handed to the pipeline.', () => view.counters().records);
   mirror('sluice_records_indexed_total', 'Records whose documents are all in Elasticsearch.', () => view.counters().indexed);
   mirror('sluice_worker_task_retries_total', 'Batches run again because their worker thread failed.', () => view.counters().taskRetries);
+  mirror('sluice_worker_task_timeouts_total', 'Worker threads terminated because a task ran past pipeline.taskTimeoutMs decoding, transforming or encoding.', () => view.counters().taskTimeouts);
   const failed = new Counter({
     name: 'sluice_records_failed_total',
     help: 'Records that could not be indexed, by class (malformed, rejected, null); errors.on* decides their fate.',
@@ -126,7 +138,26 @@ export function createMetrics(view: PipelineView) {
   gauge('sluice_in_flight_batches', 'Batches being indexed by the workers.', () => view.inFlightBatches());
   gauge('sluice_queued_batches', 'Sealed batches waiting for in-flight capacity.', () => view.queuedBatches());
   gauge('sluice_dead_letter_pending', 'Failed records waiting for their dead-letter acknowledgement.', () => view.counters().deadLetterPending);
-  gauge('sluice_halted', '1 while Elasticsearch refuses writes for a reason only an operator can fix (every partition paused).', () => (view.halted() ? 1 : 0));
+  gauge('sluice_halted', '1 while halted: Elasticsearch or the dead-letter topic refuses writes for a reason only an operator can fix, or the dead-letter circuit breaker tripped (every partition paused).', () => (view.halted() ? 1 : 0));
+  new Gauge({
+    name: 'sluice_halted_by',
+    help: 'What halts the pipeline: 1 for each cause in effect (elasticsearch, dead_letter_topic, dead_letter_ratio).',
+    labelNames: ['cause'],
+    registers,
+    collect() {
+      for (const [cause, on] of Object.entries(view.haltedBy())) this.set({ cause }, on ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'sluice_dead_letter_ratio',
+    help: 'Share of dead-lettered records among the last errors.dlqWindowRecords finished records (absent while the circuit breaker is off).',
+    registers,
+    collect() {
+      this.reset();
+      const ratio = view.deadLetterRatio();
+      if (ratio !== undefined) this.set(ratio);
+    },
+  });
   gauge('sluice_ready', '1 when /readyz answers ready.', () => (view.ready() ? 1 : 0));
 
   const perPartition = (name: string, help: string, read: (p: PartitionView) => number | undefined): void => {
@@ -147,10 +178,14 @@ export function createMetrics(view: PipelineView) {
   gauge('sluice_partitions_assigned', 'Partitions assigned to this member.', () => view.partitions().length);
   gauge('sluice_partitions_paused', 'Assigned partitions paused (budget, halt, stop or blocked).', () => view.partitions().filter((p) => p.paused).length);
   gauge('sluice_partitions_blocked', 'Partitions stopped before a record that failed with policy fail.', () => view.partitions().filter((p) => p.blocked).length);
+  gauge('sluice_partitions_stuck', 'Partitions whose watermark is held back by a batch running for longer than health.stallSeconds.', () =>
+    view.partitions().filter((p) => p.stuck).length,
+  );
   perPartition('sluice_partition_paused', '1 while the partition is paused.', (p) => (p.paused ? 1 : 0));
   perPartition('sluice_partition_watermark_offset', 'Next offset to commit: every record below it is indexed or dead-lettered.', (p) => p.watermark);
   perPartition('sluice_partition_committed_offset', 'Offset committed to Kafka (librdkafka statistics).', (p) => p.committed);
   perPartition('sluice_partition_high_watermark_offset', 'End of the partition in Kafka (librdkafka statistics).', (p) => p.highWatermark);
+  perPartition('sluice_partition_oldest_batch_seconds', 'How long the batch holding the partition\'s watermark back has been running since a worker started it (absent when none is).', (p) => p.oldestBatchSeconds);
   perPartition('sluice_consumer_lag', 'Records in Kafka beyond the watermark of the partition (transaction markers and aborted records not counted).', (p) => p.lag);
   gauge('sluice_consumer_lag_sum', 'Sum of sluice_consumer_lag over the assigned partitions (for lag-based autoscaling).', () =>
     view.partitions().reduce((sum, p) => sum + (p.lag ?? 0), 0),

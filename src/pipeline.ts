@@ -3,8 +3,10 @@ import type { Logger } from 'pino';
 import type { TopicPartition } from 'node-rdkafka';
 import type { SluiceConfig } from './config/schema.js';
 import { createConsumer } from './consumer/consumer.js';
+import { DeadLetterWindow } from './dlq/breaker.js';
 import { createDeadLetterProducer } from './dlq/producer.js';
 import { createDispatcher } from './dispatch/dispatcher.js';
+import type { KafkaRecord } from './dispatch/batch.js';
 import { createClient, probeServer, type ServerInfo } from './elasticsearch.js';
 import { redactUrl } from './config/redact.js';
 import { SluiceError } from './errors.js';
@@ -13,6 +15,7 @@ import { createTokenSource } from './kafka-auth.js';
 import type { Registry } from 'prom-client';
 import { createMetrics, type PartitionView } from './metrics.js';
 import { LagTracker, resetImpact, type OffsetReset } from './offsets/lag.js';
+import { StuckWatch } from './offsets/stuck.js';
 import { parseTpKey, tpKey, WatermarkTracker } from './offsets/watermark.js';
 import { startStatusServer } from './status-server.js';
 import { failureClass, type BatchResult, type BatchTask, type WorkerInit, type WorkerSignal } from './protocol.js';
@@ -118,6 +121,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
   });
 
   const tracker = new WatermarkTracker();
+  const stuck = new StuckWatch(tracker, config.health.stallSeconds * 1000, logger);
   const assigned = new Map<string, TopicPartition>();
   const paused = new Set<string>();
   /** Partitions stopped before a failed record (policy `fail`), until restart. */
@@ -125,6 +129,14 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
   /** Workers whose writes are refused for a reason only an operator can fix. */
   const halts = new Map<number, Extract<WorkerSignal, { kind: 'halt' }>>();
   let lastHaltLog = 0;
+  /** Why the dead-letter topic refuses writes, while it does (every partition paused). */
+  let deadLetterHalt: string | undefined;
+  let lastDeadLetterHaltLog = 0;
+  /** Why the dead-letter circuit breaker tripped: every partition paused, failed records held, until restart. */
+  let breakerTrip: string | undefined;
+  const breaker = config.errors.dlqTopic && config.errors.dlqMaxRatio < 1 ? new DeadLetterWindow(config.errors.dlqWindowRecords, config.errors.dlqMaxRatio) : undefined;
+  /** Finished records the breaker's window has seen. */
+  let breakerSeen = 0;
   let deadLettered = 0;
   const lags = new LagTracker({
     startFrom: config.kafka.startFrom,
@@ -137,7 +149,6 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
   let fatal: SluiceError | undefined;
   let firstRecordAt: number | undefined;
   const budget = config.pipeline.maxBufferedBytes;
-  const revokeTimeoutMs = Math.floor(Number(config.kafka.rdkafka['max.poll.interval.ms'] ?? 300_000) / 2);
 
   const metrics = createMetrics({
     counters: () => dispatcher.counters,
@@ -147,13 +158,31 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
     inFlightBatches: () => dispatcher.inFlight(),
     queuedBatches: () => dispatcher.queued(),
     partitions,
-    halted: () => halts.size > 0,
+    halted: () => halts.size > 0 || deadLetterHalt !== undefined || breakerTrip !== undefined,
+    haltedBy: () => ({ elasticsearch: halts.size > 0, dead_letter_topic: deadLetterHalt !== undefined, dead_letter_ratio: breakerTrip !== undefined }),
+    deadLetterRatio: () => breaker?.ratio(),
     ready: () => readiness.ready,
     workers: () => pool.threads,
   });
   registry = metrics.registry;
 
-  const dlq = config.errors.dlqTopic ? createDeadLetterProducer(config, logger, tokens) : undefined;
+  const dlq = config.errors.dlqTopic
+    ? createDeadLetterProducer(config, logger, {
+        tokens,
+        onHalt(reason) {
+          const first = deadLetterHalt === undefined;
+          deadLetterHalt = reason;
+          lastDeadLetterHaltLog = Date.now();
+          logger.error({ dlqTopic: config.errors.dlqTopic, reason }, first ? 'halted: the dead-letter topic refuses writes; every partition paused, polling goes on, retrying until it accepts them' : 'still halted: the dead-letter topic refuses writes');
+          if (first) applyPauses();
+        },
+        onResume() {
+          deadLetterHalt = undefined;
+          logger.info({ dlqTopic: config.errors.dlqTopic }, 'resumed: the dead-letter topic accepts writes again');
+          applyPauses();
+        },
+      })
+    : undefined;
   pool.on('message', (signal: WorkerSignal) => onWorkerSignal(signal));
   // A worker that dies with no task in flight (e.g. a transform's stray unhandled rejection) is
   // replaced by Piscina, which emits 'error': unheard, that event would crash the main thread.
@@ -161,6 +190,13 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
 
   const dispatcher = createDispatcher({
     run: (task, transferList) => pool.run(task, { transferList }),
+    // Not Piscina's abort signal: it gives an abortable task a worker of its own, which would end
+    // the overlap of several tasks' bulk I/O in one worker. Terminating the thread ourselves fails
+    // its tasks and Piscina starts a replacement (minThreads).
+    taskDeadline: {
+      timeoutMs: config.pipeline.taskTimeoutMs,
+      terminateWorker: (threadId) => void pool.threads.find((w) => w.threadId === threadId)?.terminate(),
+    },
     tracker,
     limits: config.pipeline,
     logger,
@@ -177,6 +213,14 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
         logger.warn({ ...where, policy }, 'record skipped: it could not be indexed');
         metrics.skipped(cls);
         return 'done';
+      }
+      if (policy === 'dlq' && dlq && !admitDeadLetter(record, cls)) {
+        const tp = tpKey(record.topic, record.partition);
+        if (!blocked.has(tp)) {
+          blocked.set(tp, { offset: record.offset, reason: breakerTrip as string });
+          logger.warn(where, 'record held by the dead-letter circuit breaker; its partition stops before it until restart');
+        }
+        return 'block';
       }
       if (policy === 'dlq' && dlq) {
         logger.warn({ ...where, dlqTopic: dlq.topic }, 'record sent to the dead-letter topic');
@@ -223,8 +267,11 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
       async onRevoke(tps) {
         metrics.rebalance('revoke');
         const keys = new Set(tps.map((tp) => tpKey(tp.topic, tp.partition)));
-        const settled = await dispatcher.release(keys, revokeTimeoutMs);
-        if (!settled) logger.warn({ timeoutMs: revokeTimeoutMs }, 'revoked partitions still had batches in flight at the deadline; their records will be indexed again by the next owner');
+        // librdkafka fetches nothing while a revoke is unanswered, hence a short deadline; during a
+        // stop the drain has already waited, and this close-time revoke only hands the partitions over.
+        const timeoutMs = stopping ? 0 : config.kafka.revokeTimeoutMs;
+        const settled = await dispatcher.release(keys, timeoutMs);
+        if (!settled && !stopping) logger.warn({ timeoutMs }, 'revoked partitions still had batches in flight at the deadline; their records will be indexed again by the next owner');
         const offsets = committable([...keys]);
         if (!stopping) {
           consumer.store(offsets);
@@ -275,7 +322,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
    * the partition itself is blocked at a failed record. Polling goes on regardless.
    */
   function shouldPause(key: string): boolean {
-    return stopping || overBudget || halts.size > 0 || blocked.has(key);
+    return stopping || overBudget || halts.size > 0 || deadLetterHalt !== undefined || breakerTrip !== undefined || blocked.has(key);
   }
 
   function applyPauses(): void {
@@ -295,6 +342,39 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
     consumer.resume(resume);
   }
 
+  /**
+   * The dead-letter circuit breaker, fed on the main thread from record outcomes: every record
+   * finished since the previous failed one went without a dead letter. Answers whether `record`
+   * may go to the dead-letter topic; the first one that would pass `errors.dlqMaxRatio` trips it,
+   * and from then on no failed record does.
+   */
+  function admitDeadLetter(record: KafkaRecord, cls: 'malformed' | 'rejected' | 'null'): boolean {
+    if (breakerTrip !== undefined) return false;
+    if (!breaker) return true;
+    const c = dispatcher.counters;
+    const finished = c.indexed + c.skipped + c.failed;
+    // The dispatcher counts a failed record before asking about it.
+    breaker.passed(Math.max(0, finished - 1 - breakerSeen));
+    breakerSeen = finished;
+    if (cls === 'null') {
+      breaker.passed(1);
+      return true;
+    }
+    const wouldBe = breaker.admit();
+    if (wouldBe === undefined) return true;
+    breakerTrip = `dead-letter circuit breaker: ${wouldBe} of the last ${breaker.size} finished records failed, more than errors.dlqMaxRatio ${breaker.maxRatio}; failed records are held, restart to resume`;
+    logger.error(
+      { topic: record.topic, partition: record.partition, offset: record.offset, deadLettered: wouldBe, window: breaker.size, maxRatio: breaker.maxRatio },
+      'halted: too many records dead-lettered; every partition paused and failed records held until restart',
+    );
+    applyPauses();
+    if (options.untilCaughtUp) {
+      fatal ??= new SluiceError(breakerTrip);
+      void stop('the dead-letter circuit breaker tripped');
+    }
+    return false;
+  }
+
   /** Over the budget: pause; below half of it: resume. */
   function checkBudget(): void {
     const buffered = dispatcher.bufferedBytes();
@@ -310,7 +390,9 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
   }
 
   function onWorkerSignal(signal: WorkerSignal): void {
-    if (signal.kind === 'halt') {
+    if (signal.kind === 'started' || signal.kind === 'encoded') {
+      dispatcher.signal(signal);
+    } else if (signal.kind === 'halt') {
       const first = halts.size === 0;
       halts.set(signal.threadId, signal);
       if (first) {
@@ -365,6 +447,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
   function partitions(): PartitionView[] {
     return [...assigned].map(([key, tp]) => {
       const { highWatermark, committed } = lags.offsets(key);
+      const since = tracker.oldestRunningSince(key);
       return {
         topic: tp.topic,
         partition: tp.partition,
@@ -374,18 +457,22 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
         highWatermark,
         committed,
         lag: lags.lag(key),
+        oldestBatchSeconds: since === undefined ? undefined : (Date.now() - since) / 1000,
+        stuck: stuck.has(key),
       };
     });
   }
 
   function haltReason(): string | undefined {
-    return halts.size > 0 ? (halts.values().next().value?.reason ?? 'halted') : undefined;
+    const es = halts.size > 0 ? (halts.values().next().value?.reason ?? 'halted') : undefined;
+    const reasons = [es, deadLetterHalt, breakerTrip].filter((r) => r !== undefined);
+    return reasons.length > 0 ? reasons.join('; ') : undefined;
   }
 
   /** Re-evaluated every second and on each /readyz; turns are logged. */
   function checkReadiness(): Readiness {
     const c = dispatcher.counters;
-    const next = health.evaluate({ assigned: assigned.size, halted: haltReason(), blocked: blocked.size, stopping, lag: lag(), done: c.indexed + c.skipped + c.failed });
+    const next = health.evaluate({ assigned: assigned.size, halted: haltReason(), blocked: blocked.size, stopping, lag: lag(), done: c.indexed + c.skipped + c.failed, stuck: stuck.check(assigned.keys()) });
     if (next.ready !== readiness.ready) {
       if (next.ready) logger.info('ready');
       else logger.warn({ reasons: next.reasons }, 'not ready');
@@ -423,6 +510,10 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
 
   const ticker = setInterval(() => {
     reportHalt();
+    if (deadLetterHalt !== undefined && Date.now() - lastDeadLetterHaltLog >= 10_000) {
+      lastDeadLetterHaltLog = Date.now();
+      logger.error({ dlqTopic: config.errors.dlqTopic, reason: deadLetterHalt, pending: dispatcher.counters.deadLetterPending }, 'still halted: the dead-letter topic refuses writes');
+    }
     checkReadiness();
     const p = progress();
     options.onProgress?.(p);

@@ -25,6 +25,8 @@ export interface Slice {
 }
 
 export interface BatchTask {
+  /** Names the task in the worker's `started`/`encoded` signals; a new one for each run of a batch. */
+  id: number;
   data: ArrayBuffer;
   index: Uint32Array;
   coords: Float64Array;
@@ -131,10 +133,19 @@ export interface WorkerInit {
 }
 
 /**
- * Sent by a worker (Piscina `'message'`) when Elasticsearch refuses writes for a reason only an
- * operator can fix: authentication, a cluster or index block, a missing index without
- * auto-create. The main thread pauses every partition until each worker reports `resume`.
+ * Sent by a worker (Piscina `'message'`).
+ *
+ * `halt`/`resume`: Elasticsearch refuses writes for a reason only an operator can fix
+ * (authentication, a cluster or index block, a missing index without auto-create). The main
+ * thread pauses every partition until each worker reports `resume`.
+ *
+ * `started`/`encoded`: a task began on this thread, and its CPU phase (decode, transform, encode)
+ * ended. The main thread's task deadline runs between the two, so neither the wait behind other
+ * tasks of the thread nor the `_bulk` I/O that follows counts against it.
  */
 export type WorkerSignal =
   | { kind: 'halt'; threadId: number; status?: number; errorType?: string; reason: string }
-  | { kind: 'resume'; threadId: number };
+  | { kind: 'resume'; threadId: number }
+  | TaskSignal;
+
+export type TaskSignal = { kind: 'started' | 'encoded'; threadId: number; task: number };

@@ -28,6 +28,9 @@ export async function createBatchProcessor(
   const transform = await loadTransform(init.transform);
   const router = compileIndexTemplate(init.index.name);
   const ids = parseIdStrategy(init.index.idStrategy);
+  // Several records may write one document only with key or field ids: there the record's offset is
+  // the document's external version, so the partition's last record wins (DESIGN.md, invariant 9).
+  const versioned = ids.kind === 'key' || ids.kind === 'field';
   const op = init.index.opType;
   const timestampPath = init.index.timestampField.split('.');
   const actionFor = createActionLines(op);
@@ -40,6 +43,7 @@ export async function createBatchProcessor(
       client: createClient(init.elasticsearch, init.maxConcurrentBulks + 1),
       headers: compatHeaders(init.elasticsearch.serverMajor),
       opType: op,
+      versioned,
       bulkMaxBytes: init.bulkMaxBytes,
       retry: init.retry,
       semaphore: new Semaphore(init.maxConcurrentBulks),
@@ -130,6 +134,7 @@ export async function createBatchProcessor(
     }
 
     const encoded = encoder.finish();
+    deps.notify?.({ kind: 'encoded', threadId: deps.threadId ?? 0, task: task.id });
     const stats: BatchStats = { docs: encoder.docs, bulkRequests: 0, bulkBytes: 0, bulkMs: [], retries: {}, tombstones, dropped };
     if (encoder.docs > 0) {
       const result = await sink.index(encoded);
@@ -160,7 +165,7 @@ export async function createBatchProcessor(
       } else if (key === null || key === '') {
         fail(record, 'route', 'tombstone without a key: there is no document id to delete');
       } else {
-        encoder.appendDelete(deleteFor(router.name(topic, partition, timestamp), key), record);
+        encoder.appendDelete(deleteFor(router.name(topic, partition, timestamp), key, versioned ? (coords[record * COORD_STRIDE] as number) : undefined), record);
         outcomes[record] = Outcome.Indexed;
       }
     }
@@ -193,7 +198,7 @@ export async function createBatchProcessor(
           }
         }
         const suffix = many && id !== undefined ? `-${j}` : '';
-        encoder.append(actionFor(router.name(topic, partition, time), id === undefined ? undefined : id + suffix), source, record);
+        encoder.append(actionFor(router.name(topic, partition, time), id === undefined ? undefined : id + suffix, versioned ? offset : undefined), source, record);
       }
       return undefined;
     }

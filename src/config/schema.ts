@@ -21,6 +21,8 @@ export type Leaf =
       patternHint?: string;
     }
   | { kind: 'int'; doc: string; default?: number; defaultDoc?: string; min: number; max?: number; unit?: string }
+  /** A share between 0 and 1. */
+  | { kind: 'ratio'; doc: string; default: number }
   | { kind: 'bool'; doc: string; default: boolean }
   | { kind: 'stringList'; doc: string; default?: readonly string[]; defaultDoc?: string }
   | { kind: 'map'; doc: string };
@@ -56,6 +58,13 @@ export const schema: Group = {
         groupInstanceId: {
           kind: 'string',
           doc: 'Static membership id (`group.instance.id`): a restart within the session timeout keeps its partitions.',
+        },
+        revokeTimeoutMs: {
+          kind: 'int',
+          doc: 'How long a revoke waits for the batches in flight of the revoked partitions before releasing them (librdkafka fetches nothing meanwhile); their records not done by then are indexed again by the next owner.',
+          default: 10_000,
+          min: 0,
+          unit: 'ms',
         },
         tls: {
           kind: 'group',
@@ -147,7 +156,7 @@ export const schema: Group = {
         },
         idStrategy: {
           kind: 'string',
-          doc: '`kafka` = `<topic>-<partition>-<offset>`; `key` = the record key (as it is when valid UTF-8 not starting with `b64:`, else `b64:` + unpadded base64url of its bytes); `field:<path>` = a document field (a string, or a whole number within ±2^53 − 1); `none` = Elasticsearch generates ids (faster, duplicates on replay).',
+          doc: '`kafka` = `<topic>-<partition>-<offset>`; `key` = the record key (as it is when valid UTF-8 not starting with `b64:`, else `b64:` + unpadded base64url of its bytes); `field:<path>` = a document field (a string, or a whole number within ±2^53 − 1); `none` = Elasticsearch generates ids (faster, duplicates on replay). With `key` and `field:` ids every write carries its record\'s Kafka offset as external version, so the last record of a partition wins; records of different partitions that share an id are ordered by their offsets too, which only makes sense when the id follows the Kafka key.',
           default: 'kafka',
           pattern: /^(kafka|key|none|field:[^\s]+)$/,
           patternHint: 'must be kafka, key, none or field:<path>',
@@ -200,6 +209,13 @@ export const schema: Group = {
           min: 1024 * 64,
           unit: 'bytes',
         },
+        taskTimeoutMs: {
+          kind: 'int',
+          doc: 'Deadline for a worker to decode, transform and encode one batch (not for indexing it: `_bulk` requests and their retries are not limited by it). Past it the worker thread is terminated and replaced; the batch is split until the record that hangs is alone, and that record fails with stage `worker` (timed out).',
+          default: 30_000,
+          min: 100,
+          unit: 'ms',
+        },
       },
     },
     errors: {
@@ -229,12 +245,18 @@ export const schema: Group = {
         },
         maxRetries: {
           kind: 'int',
-          doc: 'Retries of a retryable failure (429, 5xx, timeouts, connection errors) before the record counts as failed; -1 retries forever.',
+          doc: 'Retries of a retryable failure (429, 5xx, timeouts, connection errors) before the record counts as failed; -1 retries forever. Rounds spent halted (auth, blocks) do not count.',
           default: -1,
           min: -1,
         },
         backoffMs: { kind: 'int', doc: 'First retry delay; doubles each attempt, with jitter.', default: 200, min: 1, unit: 'ms' },
         maxBackoffMs: { kind: 'int', doc: 'Largest retry delay.', default: 30_000, min: 1, unit: 'ms' },
+        dlqMaxRatio: {
+          kind: 'ratio',
+          doc: 'Dead-letter circuit breaker: when the share of dead-lettered records among the last `errors.dlqWindowRecords` finished records would pass this, Sluice halts instead of writing more dead letters (every partition paused, that record and later failed ones held, offsets not moved past them) until restart. Judged once the window is full; tombstones sent by `errors.onNull: dlq` do not count. 1 turns it off.',
+          default: 0.5,
+        },
+        dlqWindowRecords: { kind: 'int', doc: 'Finished records (indexed, skipped or failed) in the window of `errors.dlqMaxRatio`.', default: 1000, min: 1, max: 10_000_000 },
       },
     },
     shutdown: {
@@ -267,7 +289,7 @@ export const schema: Group = {
       fields: {
         stallSeconds: {
           kind: 'int',
-          doc: '`/readyz` turns unready when records wait in Kafka (lag > 0) but none has been completed for this long.',
+          doc: '`/readyz` turns unready when records wait in Kafka (lag > 0) but none has been completed for this long, or when a partition is stuck: the batch holding its watermark back has been running this long (`sluice_partitions_stuck`).',
           default: 120,
           min: 1,
           unit: 's',
@@ -313,6 +335,7 @@ export interface SluiceConfig {
     topics: string[];
     startFrom: 'earliest' | 'latest';
     groupInstanceId: string | undefined;
+    revokeTimeoutMs: number;
     tls: { enabled: boolean; ca?: string; cert?: string; key?: string; keyPassword?: string; rejectUnauthorized: boolean };
     sasl: {
       mechanism?: 'plain' | 'scram-sha-256' | 'scram-sha-512' | 'oauthbearer';
@@ -347,6 +370,7 @@ export interface SluiceConfig {
     maxInFlightBulks: number;
     maxInFlightBytes: number;
     maxBufferedBytes: number;
+    taskTimeoutMs: number;
   };
   errors: {
     dlqTopic: string | undefined;
@@ -356,6 +380,8 @@ export interface SluiceConfig {
     maxRetries: number;
     backoffMs: number;
     maxBackoffMs: number;
+    dlqMaxRatio: number;
+    dlqWindowRecords: number;
   };
   shutdown: { timeoutMs: number };
   metrics: { port: number | undefined; host: string };

@@ -78,7 +78,7 @@ export class BatchBuilder {
  * Copies the records' values and keys into one ArrayBuffer with an offset index: the task crosses
  * to the worker by transfer, without cloning. This is the main thread's one copy of the bytes.
  */
-export function packTask(runs: readonly PartitionRun[]): { task: BatchTask; transferList: ArrayBuffer[] } {
+export function packTask(runs: readonly PartitionRun[], id = 0): { task: BatchTask; transferList: ArrayBuffer[] } {
   let count = 0;
   let size = 0;
   for (const run of runs) {
@@ -118,5 +118,5 @@ export function packTask(runs: readonly PartitionRun[]): { task: BatchTask; tran
     }
     slices.push({ topic: run.topic, partition: run.partition, start, end: i });
   }
-  return { task: { data, index, coords, slices }, transferList: [data, index.buffer as ArrayBuffer, coords.buffer as ArrayBuffer] };
+  return { task: { id, data, index, coords, slices }, transferList: [data, index.buffer as ArrayBuffer, coords.buffer as ArrayBuffer] };
 }

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import { addStats, emptyStats, Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure } from '../protocol.js';
+import { addStats, emptyStats, Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type TaskSignal } from '../protocol.js';
 import { tpKey, type Segment, type WatermarkTracker } from '../offsets/watermark.js';
 import { BatchBuilder, packTask, RECORD_OVERHEAD_BYTES, recordBytes, type KafkaRecord, type PartitionRun } from './batch.js';
+import { TaskWatch } from './task-watch.js';
 
 export interface DispatchLimits {
   batchBytes: number;
@@ -19,6 +20,8 @@ export interface DispatchCounters {
   failed: number;
   /** Batches run again because their worker failed. */
   taskRetries: number;
+  /** Worker threads terminated because a task ran past `pipeline.taskTimeoutMs`. */
+  taskTimeouts: number;
   dropped: number;
   /** Failed records waiting for their dead-letter acknowledgement. */
   deadLetterPending: number;
@@ -45,6 +48,11 @@ export interface DispatcherOptions {
   /** Runs of a batch whose worker failed before it is split to find the record that fails it. */
   maxTaskAttempts?: number;
   taskBackoffMs?: number;
+  /**
+   * Deadline of a task's CPU phase, between the worker's `started` and `encoded` signals (see
+   * `signal`); past it the worker thread is terminated. Without it tasks have no deadline.
+   */
+  taskDeadline?: { timeoutMs: number; terminateWorker: (threadId: number) => void };
 }
 
 interface Sealed {
@@ -76,7 +84,24 @@ export function createDispatcher(options: DispatcherOptions) {
   let queuedBytes = 0;
   let inFlightBytes = 0;
   const settleListeners = new Set<() => void>();
-  const counters: DispatchCounters = { records: 0, indexed: 0, skipped: 0, failed: 0, taskRetries: 0, dropped: 0, deadLetterPending: 0 };
+  /** Resolve each pending `release`/`drain` wait with false (on close). */
+  const settleAborts = new Set<(value: boolean) => void>();
+  /** Bytes of batches whose failed records wait for their dead-letter acknowledgement. */
+  let parkedBytes = 0;
+  let closed = false;
+  const counters: DispatchCounters = { records: 0, indexed: 0, skipped: 0, failed: 0, taskRetries: 0, taskTimeouts: 0, dropped: 0, deadLetterPending: 0 };
+  const deadline = options.taskDeadline;
+  const watch =
+    deadline &&
+    new TaskWatch({
+      timeoutMs: deadline.timeoutMs,
+      terminate: deadline.terminateWorker,
+      now,
+      onTimeout(threadId) {
+        counters.taskTimeouts++;
+        logger.error({ threadId, timeoutMs: deadline.timeoutMs }, 'a task ran past pipeline.taskTimeoutMs in decode, transform or encode; terminating its worker thread (the pool starts a new one)');
+      },
+    });
 
   function add(records: readonly KafkaRecord[]): void {
     const t = now();
@@ -132,9 +157,14 @@ export function createDispatcher(options: DispatcherOptions) {
   }
 
   function dispatch(batch: Sealed): void {
-    execute(batch.runs).then(
-      (result) => complete(batch, result),
-      (err: unknown) => logger.fatal({ err }, 'batch execution failed unexpectedly'),
+    const started = (): void => {
+      const t = now();
+      for (const seg of batch.segments) if (seg) seg.runningSince ??= t;
+    };
+    execute(batch.runs, started).then(
+      // After close nothing may move: the consumer and the pool are going away.
+      (result) => closed || complete(batch, result),
+      (err: unknown) => closed || logger.fatal({ err }, 'batch execution failed unexpectedly'),
     );
   }
 
@@ -143,31 +173,49 @@ export function createDispatcher(options: DispatcherOptions) {
    * batch again, with backoff; after `maxTaskAttempts` the batch is split in halves, each run on
    * its own, until the record that fails a worker every time is alone. That record fails with
    * stage `worker`, so one poison record cannot stall its partition or take the rest with it.
+   *
+   * A batch past its deadline is split at once: a record that hangs hangs every time, and each
+   * run costs a full deadline, so isolating it takes about log2(batch) deadlines. A batch that
+   * only shared a terminated thread runs again without spending an attempt.
    */
-  async function execute(runs: PartitionRun[]): Promise<BatchResult> {
-    for (let attempt = 1; ; attempt++) {
+  async function execute(runs: PartitionRun[], started: () => void): Promise<BatchResult> {
+    for (let attempt = 1; ; ) {
+      const id = watch?.begin(started) ?? (started(), 0);
       try {
-        const { task, transferList } = packTask(runs);
-        return await run(task, transferList);
+        const { task, transferList } = packTask(runs, id);
+        const result = await run(task, transferList);
+        watch?.end(id);
+        return result;
       } catch (err) {
+        // The pool is being destroyed (stop): a task it rejects is not run again anywhere.
+        if (closed) throw err;
+        const fate = watch?.end(id) ?? 'failed';
         counters.taskRetries++;
         const records = runs.reduce((n, r) => n + r.records.length, 0);
-        if (attempt < maxTaskAttempts) {
+        if (fate === 'collateral') {
+          logger.warn({ records }, 'batch was on a worker thread terminated for another task; running it again');
+          continue;
+        }
+        const timedOut = fate === 'timeout';
+        if (!timedOut && attempt < maxTaskAttempts) {
           const delay = taskBackoffMs * 2 ** (attempt - 1);
           logger.error({ err, attempt, records, retryInMs: delay }, 'worker failed a batch; running it again');
           await new Promise((r) => setTimeout(r, delay));
+          attempt++;
           continue;
         }
         if (records === 1) {
           const r = runs[0]?.records[0] as KafkaRecord;
-          logger.error({ err, topic: r.topic, partition: r.partition, offset: r.offset }, 'record fails every worker that processes it');
-          const reason = `worker failed ${attempt} times on this record: ${err instanceof Error ? err.message : String(err)}`;
+          const reason = timedOut
+            ? `worker timed out: decode, transform and encode of this record took longer than pipeline.taskTimeoutMs (${deadline?.timeoutMs} ms)`
+            : `worker failed ${attempt} times on this record: ${err instanceof Error ? err.message : String(err)}`;
+          logger.error({ err, topic: r.topic, partition: r.partition, offset: r.offset, reason }, 'record fails every worker that processes it');
           return { outcomes: Uint8Array.of(Outcome.Failed), failures: [{ record: 0, stage: 'worker', reason, attempts: attempt }], stats: emptyStats() };
         }
-        logger.error({ err, records }, 'worker keeps failing a batch; splitting it to isolate the record');
+        logger.error({ err, records, timedOut }, 'worker keeps failing a batch; splitting it to isolate the record');
         const [left, right] = splitRuns(runs, Math.floor(records / 2));
-        const a = await execute(left);
-        const b = await execute(right);
+        const a = await execute(left, started);
+        const b = await execute(right, started);
         return mergeResults(a, b);
       }
     }
@@ -182,12 +230,17 @@ export function createDispatcher(options: DispatcherOptions) {
 
     let i = 0;
     batch.runs.forEach((run, k) => {
+      const seg = batch.segments[k];
+      // Revoked since it was sent (and maybe assigned again): what failed here is for the current
+      // owner to decide when it reads the records again; this result must not block or dead-letter.
+      const owned = seg !== undefined && tracker.isCurrent(run.tp, seg);
       let failedAt: number | undefined;
       const parked: Array<Promise<void>> = [];
       for (const record of run.records) {
         const outcome = result.outcomes[i];
         if (outcome === Outcome.Indexed) counters.indexed++;
         else if (outcome === Outcome.Skipped) counters.skipped++;
+        else if (!owned) counters.dropped++;
         else {
           counters.failed++;
           const failure = failures.get(i) ?? { record: i, stage: 'index' as const, reason: 'no outcome reported' };
@@ -197,24 +250,38 @@ export function createDispatcher(options: DispatcherOptions) {
         }
         i++;
       }
-      const finish = (): void => {
+      const finish = (done: boolean): void => {
         const n = (inFlightByTp.get(run.tp) ?? 1) - 1;
         if (n === 0) inFlightByTp.delete(run.tp);
         else inFlightByTp.set(run.tp, n);
-        const seg = batch.segments[k];
-        if (seg) {
+        if (seg && done) {
           const moved = tracker.complete(run.tp, seg, failedAt);
           if (moved !== undefined) options.onCommittable(run.tp, moved);
         }
         notifySettled();
       };
-      if (parked.length === 0) finish();
+      if (parked.length === 0) finish(true);
       else {
+        // The run's records stay in memory (and in the byte budget) until Kafka has them.
+        const bytes = run.records.reduce((n, r) => n + sizeOf(r), 0);
+        parkedBytes += bytes;
         counters.deadLetterPending += parked.length;
-        void Promise.all(parked).then(() => {
+        const unpark = (): void => {
+          parkedBytes -= bytes;
           counters.deadLetterPending -= parked.length;
-          finish();
-        });
+        };
+        void Promise.all(parked).then(
+          () => {
+            unpark();
+            finish(true);
+          },
+          // The dead-letter producer closed first (stop): the records are not done, so the
+          // partition's offsets stay before them and they are read again after restart.
+          () => {
+            unpark();
+            finish(false);
+          },
+        );
       }
     });
     notifySettled();
@@ -269,8 +336,10 @@ export function createDispatcher(options: DispatcherOptions) {
       const finish = (value: boolean): void => {
         clearInterval(timer);
         settleListeners.delete(check);
+        settleAborts.delete(finish);
         resolve(value);
       };
+      settleAborts.add(finish);
       const check = (): void => {
         if (done()) finish(true);
         else if (now() >= deadline) finish(false);
@@ -283,18 +352,23 @@ export function createDispatcher(options: DispatcherOptions) {
 
   return {
     add,
+    /** A worker's `started`/`encoded` signal: the deadline clock of a task's CPU phase. */
+    signal: (s: TaskSignal): void => watch?.signal(s),
     release,
     drain,
     counters,
-    /** Bytes held: gathering, queued and in flight (the budget of DESIGN.md invariant 4). */
-    bufferedBytes: (): number => pending.bytes + queuedBytes + inFlightBytes,
+    /** Bytes held: gathering, queued, in flight and waiting for dead-letter acks (the byte budget). */
+    bufferedBytes: (): number => pending.bytes + queuedBytes + inFlightBytes + parkedBytes,
     inFlight: (): number => inFlight.size,
     inFlightBytes: (): number => inFlightBytes,
     queued: (): number => queue.length,
     idle: (): boolean => pending.count === 0 && queue.length === 0 && inFlight.size === 0 && counters.deadLetterPending === 0,
+    /** Stop: results that arrive later are ignored, failed tasks are not run again, waits end now. */
     close(): void {
+      closed = true;
       if (linger !== undefined) clearTimeout(linger);
       linger = undefined;
+      for (const finish of [...settleAborts]) finish(false);
     },
   };
 }

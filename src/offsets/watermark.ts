@@ -16,6 +16,11 @@ export interface Segment {
   /** One past the last offset of the segment. */
   readonly end: number;
   done: boolean;
+  /**
+   * When a worker first started its batch (ms), set by the dispatcher; undefined while the batch
+   * waits for in-flight capacity or a worker. How long it has run says whether it is stuck.
+   */
+  runningSince: number | undefined;
   /** Offset of the first record of the segment that failed, when one did. */
   failedAt: number | undefined;
 }
@@ -52,11 +57,16 @@ export class WatermarkTracker {
     return this.#partitions.has(tp);
   }
 
+  /** True while the segment belongs to the partition's current assignment. */
+  isCurrent(tp: string, seg: Segment): boolean {
+    return this.#partitions.get(tp)?.epoch === seg.epoch;
+  }
+
   /** Registers the next range of a partition, in offset order; undefined when not owned. */
   open(tp: string, first: number, last: number): Segment | undefined {
     const p = this.#partitions.get(tp);
     if (!p) return undefined;
-    const seg: Segment = { epoch: p.epoch, first, end: last + 1, done: false, failedAt: undefined };
+    const seg: Segment = { epoch: p.epoch, first, end: last + 1, done: false, runningSince: undefined, failedAt: undefined };
     p.segments.push(seg);
     return seg;
   }
@@ -98,6 +108,21 @@ export class WatermarkTracker {
   /** Where the partition is stopped by a failed record, if it is. */
   blocked(tp: string): Blocked | undefined {
     return this.#partitions.get(tp)?.blocked;
+  }
+
+  /**
+   * Since when the batch holding the partition's watermark back (its first incomplete segment) has
+   * been running; undefined when there is none, or it has not started yet (waiting for capacity or
+   * a worker: that is waiting, not being stuck).
+   */
+  oldestRunningSince(tp: string): number | undefined {
+    const p = this.#partitions.get(tp);
+    if (!p) return undefined;
+    for (let i = p.head; i < p.segments.length; i++) {
+      const seg = p.segments[i] as Segment;
+      if (!seg.done) return seg.runningSince;
+    }
+    return undefined;
   }
 
   /** Segments registered but not complete. */

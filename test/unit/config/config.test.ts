@@ -92,6 +92,12 @@ describe('configuration', () => {
     expect(messages(() => validateConfig({ ...minimal, input: { invalidUtf8: 'ignore' } }))).to.deep.equal(['input.invalidUtf8 must be one of fail, replace (got "ignore")']);
   });
 
+  it('pipeline.taskTimeoutMs: 30 s by default, a duration, at least 100 ms', () => {
+    expect(validateConfig(minimal).pipeline.taskTimeoutMs).to.equal(30_000);
+    expect(validateConfig({ ...minimal, pipeline: { taskTimeoutMs: '2s' } }).pipeline.taskTimeoutMs).to.equal(2000);
+    expect(messages(() => validateConfig({ ...minimal, pipeline: { taskTimeoutMs: 50 } }))).to.deep.equal(['pipeline.taskTimeoutMs must be at least 100 (got 50)']);
+  });
+
   it('layers file, SLUICE_* environment and overrides, in that order', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-config-'));
     const file = join(dir, 'sluice.yaml');

@@ -200,6 +200,211 @@ describe('dispatcher', () => {
     await tick();
     expect(d.bufferedBytes()).to.equal(0);
   });
+
+  it('keeps records waiting for their dead-letter acknowledgement inside the byte budget', async () => {
+    let ack!: () => void;
+    const acked = new Promise<void>((r) => (ack = r));
+    const { pool, tracker, d } = setup({ batchDocs: 2 }, () => acked);
+    tracker.assign(tpKey('t', 0));
+    d.add([rec(0, 0, 100), rec(0, 1, 100)]);
+    const full = d.bufferedBytes();
+    pool.finish(0, (offset) => (offset === 1 ? Outcome.Failed : Outcome.Indexed));
+    await tick();
+    expect(d.bufferedBytes()).to.equal(full, 'the batch is parked, not freed');
+    ack();
+    await tick();
+    await tick();
+    expect(d.bufferedBytes()).to.equal(0);
+  });
+
+  it('late results of a revoked partition neither fail records nor move offsets', async () => {
+    const { pool, tracker, committed, failed, d } = setup({ batchDocs: 2 });
+    tracker.assign(tpKey('t', 0));
+    d.add([rec(0, 0), rec(0, 1)]);
+    expect(await d.release(new Set([tpKey('t', 0)]), 5)).to.equal(false, 'still in flight at the deadline');
+    tracker.revoke(tpKey('t', 0));
+    tracker.assign(tpKey('t', 0));
+    pool.finish(0, () => Outcome.Failed);
+    await tick();
+    expect(failed).to.deep.equal([], 'the next owner decides the fate of these records');
+    expect(committed.size).to.equal(0);
+    expect(d.idle()).to.equal(true);
+  });
+
+  it('after close, a failed task is not run again and waits end at once', async () => {
+    const { pool, tracker, committed, d } = setup({ batchDocs: 2 });
+    tracker.assign(tpKey('t', 0));
+    d.add([rec(0, 0), rec(0, 1)]);
+    const releasing = d.release(new Set([tpKey('t', 0)]), 60_000);
+    d.close();
+    expect(await releasing).to.equal(false);
+    pool.tasks[0]?.reject(new Error('Terminating worker thread'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(pool.tasks).to.have.length(1, 'the pool is going away: nothing is retried');
+    expect(committed.size).to.equal(0);
+  });
+
+  it('after close, a dead-letter write that is abandoned leaves offsets where they were', async () => {
+    let abandon!: (e: Error) => void;
+    const parked = new Promise<void>((_, reject) => (abandon = reject));
+    const { pool, tracker, committed, d } = setup({ batchDocs: 2 }, () => parked);
+    tracker.assign(tpKey('t', 0));
+    d.add([rec(0, 0), rec(0, 1)]);
+    pool.finish(0, (offset) => (offset === 0 ? Outcome.Failed : Outcome.Indexed));
+    await tick();
+    d.close();
+    abandon(new Error('closed'));
+    await tick();
+    await tick();
+    expect(committed.size).to.equal(0);
+    expect(d.counters.deadLetterPending).to.equal(0);
+  });
+});
+
+/**
+ * A pool stand-in of worker threads with a fake clock: every task starts on the current thread at
+ * once; a task holding a `hangs` offset never finishes its CPU phase; a task holding a `held` offset
+ * stays in bulk I/O until released. Terminating a thread fails its tasks and starts the next one.
+ */
+function threadedSetup(hangs: (tp: string, offset: number) => boolean, held: (tp: string, offset: number) => boolean = () => false) {
+  const clock = { t: 0 };
+  let thread = 1;
+  const live = new Set<{ thread: number; reject: (e: Error) => void }>();
+  const runs: Array<{ partition: number; offsets: number[] }> = [];
+  const holding: Array<() => void> = [];
+  const terminated: number[] = [];
+  let hungStarts = 0;
+  const tracker = new WatermarkTracker();
+  const committed = new Map<string, number>();
+  const failures: Array<{ partition: number; offset: number; stage: string; reason: string }> = [];
+  const d = createDispatcher({
+    run: (task) =>
+      new Promise<BatchResult>((resolve, reject) => {
+        const entry = { thread, reject };
+        live.add(entry);
+        const slice = task.slices[0] as BatchTask['slices'][number];
+        const tp = tpKey(slice.topic, slice.partition);
+        const offsets = Array.from({ length: task.coords.length / COORD_STRIDE }, (_, r) => task.coords[r * COORD_STRIDE] as number);
+        runs.push({ partition: slice.partition, offsets });
+        const done = (): void => {
+          live.delete(entry);
+          resolve({ outcomes: new Uint8Array(offsets.length).fill(Outcome.Indexed), failures: [], stats: { ...emptyStats(), docs: offsets.length } });
+        };
+        queueMicrotask(() => {
+          d.signal({ kind: 'started', threadId: entry.thread, task: task.id });
+          if (offsets.some((o) => hangs(tp, o))) {
+            hungStarts++;
+            return;
+          }
+          d.signal({ kind: 'encoded', threadId: entry.thread, task: task.id });
+          if (offsets.some((o) => held(tp, o))) holding.push(() => live.has(entry) && done());
+          else done();
+        });
+      }),
+    tracker,
+    limits: { batchBytes: 1 << 20, batchDocs: 8, lingerMs: 5, maxInFlightBulks: 4, maxInFlightBytes: 1 << 30 },
+    logger,
+    now: () => clock.t,
+    onCommittable: (tp, offset) => committed.set(tp, offset),
+    onFailed: (r, f) => (failures.push({ partition: r.partition, offset: r.offset, stage: f.stage, reason: f.reason }), 'done'),
+    taskBackoffMs: 1,
+    taskDeadline: {
+      timeoutMs: 1000,
+      terminateWorker(threadId) {
+        terminated.push(threadId);
+        thread = threadId + 1;
+        for (const e of [...live]) {
+          if (e.thread !== threadId) continue;
+          live.delete(e);
+          queueMicrotask(() => e.reject(new Error(`worker exited with code: 1`)));
+        }
+      },
+    },
+  });
+  /** Once the next hanging task has started, moves the clock past its deadline and waits for the kill. */
+  async function expireNext(): Promise<void> {
+    const kills = terminated.length;
+    await waitUntil(() => hungStarts > kills);
+    clock.t += 1000;
+    await waitUntil(() => terminated.length > kills);
+  }
+  return { d, tracker, committed, failures, runs, terminated, holding, expireNext, hungStarts: () => hungStarts };
+}
+
+describe('dispatcher task deadlines', () => {
+  it('isolates a record whose transform hangs in log2(batch) deadlines, fails it as timed out, and indexes the rest', async () => {
+    const t = threadedSetup((_, offset) => offset === 5);
+    const tp = tpKey('t', 0);
+    t.tracker.assign(tp);
+    t.d.add([0, 1, 2, 3, 4, 5, 6, 7].map((o) => rec(0, o)));
+    while (t.committed.get(tp) !== 8) {
+      await waitUntil(() => t.committed.get(tp) === 8 || t.hungStarts() > t.terminated.length);
+      if (t.committed.get(tp) !== 8) await t.expireNext();
+    }
+    // [0..7] → [4..7] → [4,5] → [5]: one deadline per level, no retry of a batch that timed out.
+    expect(t.terminated).to.have.length(4);
+    expect(t.d.counters.taskTimeouts).to.equal(4);
+    expect(t.failures).to.have.length(1);
+    expect(t.failures[0]).to.deep.include({ offset: 5, stage: 'worker' });
+    expect(t.failures[0]?.reason).to.match(/^worker timed out: .*pipeline\.taskTimeoutMs \(1000 ms\)$/);
+    expect(t.d.counters.indexed).to.equal(7);
+    expect(t.runs.filter((r) => r.offsets.includes(5)).map((r) => r.offsets.length)).to.deep.equal([8, 4, 2, 1]);
+  });
+
+  it('runs batches that only shared the terminated thread again, whole, without spending attempts', async () => {
+    const p0 = tpKey('t', 0);
+    const p1 = tpKey('t', 1);
+    const t = threadedSetup((tp, offset) => tp === p1 && offset === 7, (tp) => tp === p0);
+    t.tracker.assign(p0);
+    t.tracker.assign(p1);
+    // A two-record batch of partition 0 sits in bulk I/O (encoded) on the thread while partition 1's batch hangs.
+    t.d.add([rec(0, 0), rec(0, 1)]);
+    await waitUntil(() => t.holding.length === 1);
+    t.d.add([0, 1, 2, 3, 4, 5, 6, 7].map((o) => rec(1, o)));
+    while (t.failures.length === 0) {
+      await waitUntil(() => t.failures.length > 0 || t.hungStarts() > t.terminated.length);
+      if (t.failures.length === 0) await t.expireNext();
+    }
+    expect(t.terminated).to.have.length(4, '[0..7] → [4..7] → [6,7] → [7]');
+    await waitUntil(() => t.runs.filter((r) => r.partition === 0).length === 5);
+    // Killed with the thread four times: with attempts spent it would have been split after the third.
+    expect(t.runs.filter((r) => r.partition === 0).map((r) => r.offsets)).to.deep.equal(Array(5).fill([0, 1]));
+    t.holding.at(-1)?.();
+    await waitUntil(() => t.committed.get(p0) === 2 && t.committed.get(p1) === 8);
+    expect(t.failures).to.deep.equal([{ partition: 1, offset: 7, stage: 'worker', reason: t.failures[0]?.reason }]);
+    expect(t.failures[0]?.reason).to.match(/timed out/);
+    expect(t.d.counters.indexed).to.equal(9);
+    expect(t.d.idle()).to.equal(true);
+  });
+});
+
+describe('dispatcher: how long a batch has run', () => {
+  it('dates a batch from when a worker starts it, not from when it waits for one', async () => {
+    let now = 100;
+    const pool = fakePool();
+    const tracker = new WatermarkTracker();
+    const d = createDispatcher({
+      run: pool.run,
+      tracker,
+      limits: { batchBytes: 1 << 20, batchDocs: 2, lingerMs: 5, maxInFlightBulks: 2, maxInFlightBytes: 1 << 30 },
+      logger,
+      now: () => now,
+      onCommittable: () => undefined,
+      onFailed: () => 'done',
+      taskDeadline: { timeoutMs: 60_000, terminateWorker: () => undefined },
+    });
+    const tp = tpKey('t', 0);
+    tracker.assign(tp);
+    d.add([rec(0, 0), rec(0, 1)]);
+    expect(pool.tasks).to.have.length(1);
+    now = 5000; // the worker comes up only now
+    expect(tracker.oldestRunningSince(tp)).to.equal(undefined);
+    d.signal({ kind: 'started', threadId: 1, task: (pool.tasks[0] as { task: BatchTask }).task.id });
+    expect(tracker.oldestRunningSince(tp)).to.equal(5000);
+    pool.finish(0);
+    await tick();
+    expect(tracker.oldestRunningSince(tp)).to.equal(undefined);
+  });
 });
 
 describe('batch splitting', () => {

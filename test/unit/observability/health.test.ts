@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { HealthWatch, type HealthState } from '../../../src/health.js';
 
-const base: HealthState = { assigned: 2, halted: undefined, blocked: 0, stopping: false, lag: 100, done: 0 };
+const base: HealthState = { assigned: 2, halted: undefined, blocked: 0, stopping: false, lag: 100, done: 0, stuck: [] };
 
 describe('readiness', () => {
   it('is ready with partitions assigned, nothing halted or blocked, and progress', () => {
@@ -19,6 +19,16 @@ describe('readiness', () => {
       'halted: index [logs] blocked by: [FORBIDDEN/8/index write (api)]',
       '1 partition(s) stopped before a record that could not be indexed',
     ]);
+  });
+
+  it('names stuck partitions and the age of the oldest batch holding them back', () => {
+    const w = new HealthWatch(10_000, 0);
+    const stuck = [
+      { topic: 'logs', partition: 0, ageMs: 12_400 },
+      { topic: 'logs', partition: 3, ageMs: 61_600 },
+    ];
+    expect(w.evaluate({ ...base, done: 7, stuck }, 1000)).to.deep.equal({ ready: false, reasons: ['2 partition(s) stuck: a batch has not completed for 62 s'] });
+    expect(w.evaluate({ ...base, done: 8 }, 2000).ready).to.equal(true);
   });
 
   it('turns unready once nothing completes for stallSeconds while there is lag, and ready again on progress', () => {

@@ -3,7 +3,7 @@ import { createMetrics, type PartitionView, type PipelineView } from '../../../s
 import { emptyStats } from '../../../src/protocol.js';
 
 function fakeView(over: Partial<PipelineView> = {}) {
-  const counters = { records: 0, indexed: 0, skipped: 0, failed: 0, taskRetries: 0, dropped: 0, deadLetterPending: 0 };
+  const counters = { records: 0, indexed: 0, skipped: 0, failed: 0, taskRetries: 0, taskTimeouts: 0, dropped: 0, deadLetterPending: 0 };
   const parts: PartitionView[] = [];
   const view: PipelineView = {
     counters: () => counters,
@@ -14,6 +14,8 @@ function fakeView(over: Partial<PipelineView> = {}) {
     queuedBatches: () => 1,
     partitions: () => parts,
     halted: () => false,
+    haltedBy: () => ({ elasticsearch: false, dead_letter_topic: false, dead_letter_ratio: false }),
+    deadLetterRatio: () => undefined,
     ready: () => true,
     workers: () => [],
     ...over,
@@ -67,8 +69,8 @@ describe('metrics', () => {
   it('reports per-partition offsets and lag for the assigned partitions only', async () => {
     const { view, parts } = fakeView({ halted: () => true, ready: () => false });
     const m = createMetrics(view);
-    parts.push({ topic: 'logs', partition: 0, paused: true, blocked: false, watermark: 40, highWatermark: 100, committed: 38, lag: 60 });
-    parts.push({ topic: 'logs', partition: 1, paused: false, blocked: true, watermark: undefined, highWatermark: undefined, committed: undefined, lag: undefined });
+    parts.push({ topic: 'logs', partition: 0, paused: true, blocked: false, watermark: 40, highWatermark: 100, committed: 38, lag: 60, oldestBatchSeconds: undefined, stuck: false });
+    parts.push({ topic: 'logs', partition: 1, paused: false, blocked: true, watermark: undefined, highWatermark: undefined, committed: undefined, lag: undefined, oldestBatchSeconds: undefined, stuck: false });
     let text = await m.registry.metrics();
     expect(sample(text, 'sluice_consumer_lag{topic="logs",partition="0"}')).to.equal(60);
     expect(sample(text, 'sluice_consumer_lag{topic="logs",partition="1"}')).to.equal(undefined);
@@ -87,5 +89,21 @@ describe('metrics', () => {
     parts.shift();
     text = await m.registry.metrics();
     expect(sample(text, 'sluice_consumer_lag{topic="logs",partition="0"}')).to.equal(undefined);
+  });
+
+  it('counts stuck partitions and gives each partition how long the batch holding it back has run', async () => {
+    const { view, parts, counters } = fakeView();
+    const m = createMetrics(view);
+    const part = { paused: false, blocked: false, watermark: 10, highWatermark: 50, committed: 10, lag: 40 };
+    parts.push({ topic: 'logs', partition: 0, ...part, oldestBatchSeconds: 125.5, stuck: true });
+    parts.push({ topic: 'logs', partition: 1, ...part, oldestBatchSeconds: 0.2, stuck: false });
+    parts.push({ topic: 'logs', partition: 2, ...part, oldestBatchSeconds: undefined, stuck: false });
+    counters.taskTimeouts = 3;
+    const text = await m.registry.metrics();
+    expect(sample(text, 'sluice_partitions_stuck')).to.equal(1);
+    expect(sample(text, 'sluice_partition_oldest_batch_seconds{topic="logs",partition="0"}')).to.equal(125.5);
+    expect(sample(text, 'sluice_partition_oldest_batch_seconds{topic="logs",partition="1"}')).to.equal(0.2);
+    expect(sample(text, 'sluice_partition_oldest_batch_seconds{topic="logs",partition="2"}')).to.equal(undefined);
+    expect(sample(text, 'sluice_worker_task_timeouts_total')).to.equal(3);
   });
 });

@@ -83,6 +83,27 @@ describe('WatermarkTracker', () => {
     expect(t.complete(tp, next)).to.equal(50_010);
   });
 
+  it('dates the batch holding the watermark back from when a worker started it', () => {
+    const t = new WatermarkTracker();
+    t.assign(tp);
+    expect(t.oldestRunningSince(tp)).to.equal(undefined);
+    const a = t.open(tp, 0, 9) as Segment;
+    const b = t.open(tp, 10, 19) as Segment;
+    const c = t.open(tp, 20, 29) as Segment;
+    expect(t.oldestRunningSince(tp)).to.equal(undefined, 'waiting for capacity is not being stuck');
+    a.runningSince = 1000;
+    b.runningSince = 2000;
+    t.complete(tp, b);
+    expect(t.oldestRunningSince(tp)).to.equal(1000);
+    t.complete(tp, a);
+    expect(t.oldestRunningSince(tp)).to.equal(undefined, 'c is next and still queued');
+    c.runningSince = 3000;
+    expect(t.oldestRunningSince(tp)).to.equal(3000);
+    t.complete(tp, c);
+    expect(t.oldestRunningSince(tp)).to.equal(undefined);
+    expect(t.oldestRunningSince(tpKey('logs', 9))).to.equal(undefined);
+  });
+
   it('round-trips partition keys, including topics with dots and dashes', () => {
     expect(parseTpKey(tpKey('a.b-c', 12))).to.deep.equal({ topic: 'a.b-c', partition: 12 });
   });
