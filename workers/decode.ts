@@ -26,10 +26,11 @@ export function createDecoder(format: 'json' | 'msgpack' | 'text', options: Deco
     case 'json':
       return (bytes, start, end) => {
         start = skipBom(bytes, start, end);
-        // `toString` would turn each bad sequence into U+FFFD without a word: validate first (simdutf,
-        // a small fraction of the parse), unless the user chose replacement.
-        if (!replace && !isUtf8(bytes.subarray(start, end))) return { ok: false, reason: 'invalid UTF-8 in JSON value' };
         const text = bytes.toString('utf8', start, end);
+        // `toString` turns each invalid sequence into U+FFFD without a word. Only a text holding U+FFFD
+        // can hide one (the bytes may also spell a real U+FFFD), so only such a text has its bytes
+        // validated: the common path pays one scan of the string, no allocation.
+        if (!replace && text.includes('\uFFFD') && !isUtf8(bytes.subarray(start, end))) return { ok: false, reason: 'invalid UTF-8 in JSON value' };
         let value: unknown;
         try {
           value = JSON.parse(text);

@@ -19,8 +19,9 @@ export function classifyItem(status: number, errorType: string | undefined, opTy
   if (status >= 200 && status < 300) return 'ok';
   // `create` of a document that is already there: a replay of a record indexed before.
   if (status === 409 && opType === 'create') return 'ok';
-  // Deleting a document that is not there, or from an index not created yet (deletes never create
-  // one): the tombstone's work is done. Halting here would stop every partition for nothing.
+  // Deleting a document that is not there, or from an index that does not exist (unversioned deletes
+  // never create one; with auto-create off, neither do versioned ones): the tombstone's work is done.
+  // Halting here would stop every partition for nothing.
   if (status === 404 && opType === 'delete' && (errorType === undefined || errorType === 'index_not_found_exception')) return 'ok';
   if (status === 401 || status === 403 || (errorType !== undefined && HALT_TYPES.has(errorType))) return 'halt';
   if (status === 429 || errorType === 'es_rejected_execution_exception') return 'retry';

@@ -44,6 +44,7 @@ describe('decoders: no silent change of data', () => {
 
   it('json: invalid UTF-8 is an error by default, U+FFFD with invalidUtf8 replace', () => {
     expect(run('json', badJson)).to.deep.equal({ ok: false, reason: 'invalid UTF-8 in JSON value' });
+    expect(run('json', '{"s":"a real \ufffd stays"}')).to.deep.include({ ok: true, doc: { s: 'a real \ufffd stays' } });
     expect(createDecoder('json', { invalidUtf8: 'replace' })(badJson, 0, badJson.length)).to.deep.include({ ok: true, doc: { name: 'caf\ufffd' } });
   });
 
