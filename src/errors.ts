@@ -56,3 +56,11 @@ export class KafkaError extends SluiceError {
 export class TransformLoadError extends SluiceError {
   override readonly code = 'SLUICE_TRANSFORM_LOAD';
 }
+
+/**
+ * The dead-letter producer closed before Kafka acknowledged a dead letter: the record is not done,
+ * its partition's offsets stay before it, and it is read (and dead-lettered) again after restart.
+ */
+export class DeadLetterClosedError extends SluiceError {
+  override readonly code = 'SLUICE_DLQ_CLOSED';
+}

@@ -1,10 +1,12 @@
-import rdkafka, { type MessageHeader, type Producer } from 'node-rdkafka';
+import rdkafka, { type LibrdKafkaError, type MessageHeader, type Producer } from 'node-rdkafka';
 import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.js';
 import type { KafkaRecord } from '../dispatch/batch.js';
-import { KafkaError } from '../errors.js';
+import { DeadLetterClosedError, KafkaError } from '../errors.js';
 import { securityProperties, type TokenSource } from '../kafka-auth.js';
 import { failureClass, type RecordFailure } from '../protocol.js';
+import { describeCode, rdkafkaCode } from './classify.js';
+import { createDeadLetterSender, TRUNCATED_HEADER, type DeadLetterMessage } from './sender.js';
 
 /** Headers Sluice adds to each dead-letter record, after the original record's own. */
 export const DLQ_HEADERS = {
@@ -18,50 +20,92 @@ export const DLQ_HEADERS = {
   status: 'sluice.error.status',
   attempts: 'sluice.attempts',
   time: 'sluice.failed.at',
+  truncated: TRUNCATED_HEADER,
 } as const;
 
+/** Room for the original headers, the key and Sluice's headers on top of a value of `pipeline.maxDocBytes`. */
+const HEADERS_HEADROOM_BYTES = 1024 * 1024;
+/** librdkafka's largest `message.max.bytes`. */
+const RDKAFKA_MESSAGE_MAX = 1_000_000_000;
+
+/** What the pipeline hears from the dead-letter producer. */
+export interface DeadLetterHooks {
+  tokens?: TokenSource;
+  /** The dead-letter topic refuses writes for a reason only an operator can fix. */
+  onHalt: (reason: string) => void;
+  /** It accepts writes again. */
+  onResume: () => void;
+}
+
 /**
- * Writes records that cannot be indexed to the dead-letter topic, keeping the original key, value
- * and headers. `send` resolves only once Kafka acknowledged the write (acks=all, idempotent
- * producer); a failed delivery is produced again with backoff, never given up: until the ack the
- * record is not done and offsets do not move past it.
+ * The producer's librdkafka properties. It takes a record as large as the consumer hands to the
+ * pipeline (`pipeline.maxDocBytes` plus headers), within librdkafka's limit; a broker or topic
+ * that takes less gets the value cut to fit. A failed write surfaces after 30 s rather than
+ * librdkafka's 5 minutes. It never creates the topic: a misspelt `errors.dlqTopic` would
+ * otherwise become a topic with the broker's defaults (retention included) that nobody reads.
  */
-export function createDeadLetterProducer(config: SluiceConfig, logger: Logger, tokens?: TokenSource) {
-  const topic = config.errors.dlqTopic as string;
-  const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
-  let nextId = 0;
-  const producer: Producer = new rdkafka.Producer({
+export function producerProperties(config: SluiceConfig): Record<string, string | number | boolean> {
+  return {
     'client.id': 'sluice-dlq',
     'metadata.broker.list': config.kafka.brokers.join(','),
     'enable.idempotence': true,
     dr_cb: true,
     'linger.ms': 5,
+    'message.max.bytes': Math.min(RDKAFKA_MESSAGE_MAX, config.pipeline.maxDocBytes + HEADERS_HEADROOM_BYTES),
+    'message.timeout.ms': 30_000,
+    'allow.auto.create.topics': false,
     ...securityProperties(config.kafka),
     ...dlqPassthrough(config.kafka.rdkafka),
-  });
+  };
+}
+
+/**
+ * Writes records that cannot be indexed to the dead-letter topic, keeping the original key, value
+ * and headers. `send` resolves only once Kafka acknowledged the write (acks=all, idempotent
+ * producer): until then the record is not done and offsets do not move past it. Failed writes
+ * are retried, halting the pipeline through `hooks` while the topic refuses them (see
+ * `createDeadLetterSender`); `close()` ends every retry.
+ */
+export function createDeadLetterProducer(config: SluiceConfig, logger: Logger, hooks: DeadLetterHooks) {
+  const topic = config.errors.dlqTopic as string;
+  const { tokens } = hooks;
+  const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  let nextId = 0;
+  const properties = producerProperties(config);
+  const producer: Producer = new rdkafka.Producer(properties);
   producer.on('delivery-report', (err, report) => {
     const id = report.opaque as number;
     const waiter = pending.get(id);
     if (!waiter) return;
     pending.delete(id);
-    if (err) waiter.reject(new KafkaError(`dead-letter write failed: ${err.message}`, err.code));
+    if (err) waiter.reject(kafkaError(err));
     else waiter.resolve();
   });
   producer.on('event.error', (err) => logger.error({ code: err.code, message: err.message }, 'dead-letter producer error'));
 
-  function produceOnce(record: KafkaRecord, headers: MessageHeader[]): Promise<void> {
+  function produceOnce(message: DeadLetterMessage): Promise<void> {
     const id = nextId++;
     return new Promise<void>((resolve, reject) => {
       pending.set(id, { resolve, reject });
       try {
-        const key = record.key === undefined || record.key === null ? null : Buffer.isBuffer(record.key) ? record.key : Buffer.from(record.key);
-        producer.produce(topic, null, record.value, key, record.timestamp ?? Date.now(), id, headers);
+        producer.produce(topic, null, message.value, message.key, message.timestamp, id, message.headers);
       } catch (err) {
         pending.delete(id);
-        reject(err as Error);
+        reject(kafkaError(err as LibrdKafkaError));
       }
     });
   }
+
+  const sender = createDeadLetterSender({
+    topic,
+    produce: produceOnce,
+    maxMessageBytes: properties['message.max.bytes'] as number,
+    backoffMs: config.errors.backoffMs,
+    maxBackoffMs: config.errors.maxBackoffMs,
+    logger,
+    onHalt: hooks.onHalt,
+    onResume: hooks.onResume,
+  });
 
   return {
     topic,
@@ -74,26 +118,32 @@ export function createDeadLetterProducer(config: SluiceConfig, logger: Logger, t
       producer.setPollInterval(20);
     },
 
-    async send(record: KafkaRecord, failure: RecordFailure): Promise<void> {
+    send(record: KafkaRecord, failure: RecordFailure): Promise<void> {
+      const key = record.key === undefined || record.key === null ? null : Buffer.isBuffer(record.key) ? record.key : Buffer.from(record.key);
       const headers = [...(record.headers ?? []), ...dlqHeaders(record, failure)];
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await produceOnce(record, headers);
-          return;
-        } catch (err) {
-          const delay = Math.min(30_000, 200 * 2 ** Math.min(attempt, 8));
-          logger.error({ err: (err as Error).message, topic, source: `${record.topic}[${record.partition}]@${record.offset}`, retryInMs: delay }, 'dead-letter write failed; retrying');
-          await new Promise((r) => setTimeout(r, delay));
-        }
-      }
+      return sender.send({ key, value: record.value, headers, timestamp: record.timestamp ?? Date.now() }, `${record.topic}[${record.partition}]@${record.offset}`);
     },
 
+    /**
+     * Ends every retry and wait: sends not acknowledged yet reject with `DeadLetterClosedError`
+     * (their records are read again after restart). Writes already queued in librdkafka get a
+     * short flush; they would only add a duplicate dead letter.
+     */
     async close(): Promise<void> {
-      await new Promise<void>((resolve) => producer.flush(10_000, () => resolve()));
-      await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
+      sender.close();
+      const closed = new DeadLetterClosedError(`dead-letter producer closed before Kafka acknowledged the write to ${topic}`);
+      for (const waiter of pending.values()) waiter.reject(closed);
+      pending.clear();
+      await new Promise<void>((resolve) => producer.disconnect(2_000, () => resolve()));
       tokens?.detach(producer);
     },
   };
+}
+
+/** A librdkafka error as a `KafkaError` with its numeric code (recovered for delivery reports). */
+function kafkaError(err: LibrdKafkaError): KafkaError {
+  const code = rdkafkaCode(err);
+  return new KafkaError(code === undefined ? err.message : describeCode(code), code, { cause: err });
 }
 
 export type DeadLetterProducer = ReturnType<typeof createDeadLetterProducer>;
