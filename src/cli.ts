@@ -144,6 +144,13 @@ async function main(argv: string[]): Promise<number> {
       logger.warn({ signal }, 'second signal: exiting now; uncommitted records will be consumed again');
       process.exit(signal === 'SIGINT' ? 130 : 143);
     }
+    // Every stage of the stop has its own deadline; this one guards against a stage that still hangs
+    // (a client call that never returns): nothing uncommitted is lost, it is consumed again.
+    const graceMs = config.shutdown.timeoutMs + 20_000;
+    setTimeout(() => {
+      logger.error({ graceMs }, 'the stop did not finish in time; exiting now: uncommitted records will be consumed again');
+      process.exit(1);
+    }, graceMs).unref();
     void pipeline.stop(`${signal} received`);
   };
   process.on('SIGTERM', onSignal);

@@ -268,6 +268,10 @@ function crossCheck(config: SluiceConfig, errors: ConfigError[]): void {
       );
     }
   }
+  const maxPollMs = Number(config.kafka.rdkafka['max.poll.interval.ms'] ?? 300_000);
+  if (config.kafka.revokeTimeoutMs > maxPollMs / 2) {
+    errors.push(new ConfigError('kafka.revokeTimeoutMs', `must be at most half of max.poll.interval.ms (${maxPollMs} ms), or the member would leave the group while it waits`));
+  }
   if (config.errors.maxBackoffMs < config.errors.backoffMs) {
     errors.push(new ConfigError('errors.maxBackoffMs', `must be at least errors.backoffMs (${config.errors.backoffMs})`));
   }

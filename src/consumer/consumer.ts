@@ -95,6 +95,11 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
       const toPause = hooks.onAssign(list);
       if (cooperative) consumer.incrementalAssign(list);
       else consumer.assign(list);
+      // librdkafka keeps a partition's pause flag across unassign and assign: a partition revoked
+      // while paused would come back paused, and never be fetched again, unless resumed here.
+      const paused = new Set(toPause.map((tp) => `${tp.topic}[${tp.partition}]`));
+      const toResume = list.filter((tp) => !paused.has(`${tp.topic}[${tp.partition}]`));
+      if (toResume.length > 0) consumer.resume(toResume);
       if (toPause.length > 0) consumer.pause(toPause);
     } else if (err.code === CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
       logger.info({ partitions: describe(list) }, 'partitions revoked; finishing their batches');
@@ -128,6 +133,7 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
   });
 
   let running = false;
+  let closing = false;
   let loopStopped: Promise<void> = Promise.resolve();
   let batchSize = tuning.minBatch;
   let lastErrorLog = 0;
@@ -172,12 +178,14 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
       loopStopped = new Promise((resolve) => loop(resolve));
     },
 
+    // A pause or resume that comes after the stop began (a late batch result) has nothing left to do:
+    // the client may already be disconnected, where node-rdkafka throws.
     pause(tps: TopicPartition[]): void {
-      if (tps.length > 0) consumer.pause(tps);
+      if (tps.length > 0 && !closing) consumer.pause(tps);
     },
 
     resume(tps: TopicPartition[]): void {
-      if (tps.length > 0) consumer.resume(tps);
+      if (tps.length > 0 && !closing) consumer.resume(tps);
     },
 
     /** Stores offsets (the next record to process) for the background commit. */
@@ -212,6 +220,7 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
     /** Stops polling (after the outstanding call returns) and leaves the group. */
     async close(): Promise<void> {
       running = false;
+      closing = true;
       await loopStopped;
       await rebalancing;
       await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));

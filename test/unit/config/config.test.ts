@@ -92,6 +92,14 @@ describe('configuration', () => {
     expect(messages(() => validateConfig({ ...minimal, input: { invalidUtf8: 'ignore' } }))).to.deep.equal(['input.invalidUtf8 must be one of fail, replace (got "ignore")']);
   });
 
+  it('kafka.revokeTimeoutMs: 10 s by default, at most half of max.poll.interval.ms', () => {
+    expect(validateConfig(minimal).kafka.revokeTimeoutMs).to.equal(10_000);
+    expect(validateConfig({ ...minimal, kafka: { ...minimal.kafka, revokeTimeoutMs: '2s' } }).kafka.revokeTimeoutMs).to.equal(2000);
+    expect(messages(() => validateConfig({ ...minimal, kafka: { ...minimal.kafka, revokeTimeoutMs: 20_000, rdkafka: { 'max.poll.interval.ms': 30_000 } } }))).to.deep.equal([
+      'kafka.revokeTimeoutMs must be at most half of max.poll.interval.ms (30000 ms), or the member would leave the group while it waits',
+    ]);
+  });
+
   it('pipeline.taskTimeoutMs: 30 s by default, a duration, at least 100 ms', () => {
     expect(validateConfig(minimal).pipeline.taskTimeoutMs).to.equal(30_000);
     expect(validateConfig({ ...minimal, pipeline: { taskTimeoutMs: '2s' } }).pipeline.taskTimeoutMs).to.equal(2000);
