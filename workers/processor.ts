@@ -215,12 +215,11 @@ export async function createBatchProcessor(
  * with `b64:` — so two different keys never share an id.
  */
 export function recordKey(bytes: Buffer, start: number, end: number): string {
-  const raw = bytes.subarray(start, end);
-  if (isUtf8(raw)) {
-    const text = raw.toString('utf8');
-    if (!text.startsWith('b64:')) return text;
-  }
-  return `b64:${raw.toString('base64url')}`;
+  const text = bytes.toString('utf8', start, end);
+  // Lossy decoding shows as U+FFFD, so only a key holding one has its bytes validated (they may spell
+  // a real U+FFFD): the common path allocates nothing more than the string.
+  if (!text.startsWith('b64:') && (!text.includes('\uFFFD') || isUtf8(bytes.subarray(start, end)))) return text;
+  return `b64:${bytes.toString('base64url', start, end)}`;
 }
 
 /**

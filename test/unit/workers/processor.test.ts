@@ -226,10 +226,11 @@ describe('batch processor: record fidelity', () => {
         keyed(1, '{}', long(0x81n)),
         keyed(2, '{}', Buffer.from('user-ü')),
         keyed(3, '{}', Buffer.from('b64:AAAAAAAAAIA')), // valid UTF-8 that looks like an encoded key
+        keyed(4, '{}', Buffer.from('real \ufffd')), // valid UTF-8 holding U+FFFD itself
       ]),
     );
-    expect(Array.from(result.outcomes)).to.deep.equal([Outcome.Indexed, Outcome.Indexed, Outcome.Indexed, Outcome.Indexed]);
-    expect(sent.map(idOf)).to.deep.equal(['b64:AAAAAAAAAIA', 'b64:AAAAAAAAAIE', 'user-ü', `b64:${Buffer.from('b64:AAAAAAAAAIA').toString('base64url')}`]);
+    expect(Array.from(result.outcomes)).to.deep.equal([Outcome.Indexed, Outcome.Indexed, Outcome.Indexed, Outcome.Indexed, Outcome.Indexed]);
+    expect(sent.map(idOf)).to.deep.equal(['b64:AAAAAAAAAIA', 'b64:AAAAAAAAAIE', 'user-ü', `b64:${Buffer.from('b64:AAAAAAAAAIA').toString('base64url')}`, 'real \ufffd']);
   });
 
   it('a transform and a tombstone delete see the same key encoding', async () => {
