@@ -79,7 +79,7 @@ async function checkKafka(config: SluiceConfig, logger: Logger): Promise<CheckLi
     const dlq = config.errors.dlqTopic;
     if (dlq !== undefined) {
       if (topics.has(dlq)) out.push({ level: 'ok', message: `dead-letter topic ${dlq}: exists` });
-      else out.push({ level: 'warn', message: `dead-letter topic ${dlq}: does not exist; the first dead letter creates it only if the brokers allow auto-creation` });
+      else out.push({ level: 'warn', message: `dead-letter topic ${dlq}: does not exist; Sluice never creates it: create it, or the first dead letter halts the run until it exists` });
     }
     if (assignable.length > 0) out.push(await groupPosition(consumer, config.kafka.groupId, assignable));
   } finally {

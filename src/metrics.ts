@@ -148,16 +148,7 @@ export function createMetrics(view: PipelineView) {
       for (const [cause, on] of Object.entries(view.haltedBy())) this.set({ cause }, on ? 1 : 0);
     },
   });
-  new Gauge({
-    name: 'sluice_dead_letter_ratio',
-    help: 'Share of dead-lettered records among the last errors.dlqWindowRecords finished records (absent while the circuit breaker is off).',
-    registers,
-    collect() {
-      this.reset();
-      const ratio = view.deadLetterRatio();
-      if (ratio !== undefined) this.set(ratio);
-    },
-  });
+  gauge('sluice_dead_letter_ratio', 'Share of dead-lettered records among the last errors.dlqWindowRecords finished records (0 while the circuit breaker is off).', () => view.deadLetterRatio() ?? 0);
   gauge('sluice_ready', '1 when /readyz answers ready.', () => (view.ready() ? 1 : 0));
 
   const perPartition = (name: string, help: string, read: (p: PartitionView) => number | undefined): void => {

@@ -106,4 +106,18 @@ describe('metrics', () => {
     expect(sample(text, 'sluice_partition_oldest_batch_seconds{topic="logs",partition="2"}')).to.equal(undefined);
     expect(sample(text, 'sluice_worker_task_timeouts_total')).to.equal(3);
   });
+
+  it('says what halts the pipeline, by cause, and the dead-letter share of the breaker window', async () => {
+    const { view } = fakeView({
+      halted: () => true,
+      haltedBy: () => ({ elasticsearch: false, dead_letter_topic: true, dead_letter_ratio: false }),
+      deadLetterRatio: () => 0.25,
+    });
+    const text = await createMetrics(view).registry.metrics();
+    expect(sample(text, 'sluice_halted')).to.equal(1);
+    expect(sample(text, 'sluice_halted_by{cause="elasticsearch"}')).to.equal(0);
+    expect(sample(text, 'sluice_halted_by{cause="dead_letter_topic"}')).to.equal(1);
+    expect(sample(text, 'sluice_halted_by{cause="dead_letter_ratio"}')).to.equal(0);
+    expect(sample(text, 'sluice_dead_letter_ratio')).to.equal(0.25);
+  });
 });
