@@ -95,27 +95,32 @@ export class NdjsonEncoder {
  * `actionLine` for one op type, remembering the action's prefix for the last index name: documents
  * of a batch nearly always go to the same index, so its name is escaped once instead of per document.
  */
-export function createActionLines(op: OpType): (index: string, id: string | undefined) => string {
+export function createActionLines(op: OpType): (index: string, id: string | undefined, version?: number) => string {
   let lastIndex: string | undefined;
   let prefix = '';
-  return (index, id) => {
+  return (index, id, version) => {
     if (index !== lastIndex) {
       lastIndex = index;
       prefix = actionPrefix(op, index);
     }
-    return closeAction(prefix, id);
+    return closeAction(prefix, id, version);
   };
 }
 
-/** `{"index":{"_index":"logs","_id":"t-0-42"}}`; without an id Elasticsearch generates one. */
-export function actionLine(op: OpType, index: string, id: string | undefined): string {
-  return closeAction(actionPrefix(op, index), id);
+/**
+ * `{"index":{"_index":"logs","_id":"t-0-42"}}`; without an id Elasticsearch generates one. With a
+ * version (the record's Kafka offset) the write is externally versioned: Elasticsearch applies it
+ * only over an older version, so the last record of a partition wins whatever order writes land in.
+ */
+export function actionLine(op: OpType, index: string, id: string | undefined, version?: number): string {
+  return closeAction(actionPrefix(op, index), id, version);
 }
 
 function actionPrefix(op: OpType, index: string): string {
   return `{"${op}":{"_index":${JSON.stringify(index)}`;
 }
 
-function closeAction(prefix: string, id: string | undefined): string {
-  return id === undefined ? `${prefix}}}` : `${prefix},"_id":${JSON.stringify(id)}}}`;
+function closeAction(prefix: string, id: string | undefined, version: number | undefined): string {
+  const withId = id === undefined ? prefix : `${prefix},"_id":${JSON.stringify(id)}`;
+  return version === undefined ? `${withId}}}` : `${withId},"version":${version},"version_type":"external"}}`;
 }

@@ -15,8 +15,13 @@ export type ItemVerdict = 'ok' | 'retry' | 'halt' | 'reject';
  */
 const HALT_TYPES = new Set(['cluster_block_exception', 'index_not_found_exception', 'security_exception', 'index_closed_exception']);
 
-export function classifyItem(status: number, errorType: string | undefined, opType: OpType): ItemVerdict {
+/**
+ * `versioned`: the write carried an external version (the Kafka offset, for `key`/`field:` ids). Its
+ * version conflict means a newer record of the partition is already there, so this one's work is done.
+ */
+export function classifyItem(status: number, errorType: string | undefined, opType: OpType, versioned = false): ItemVerdict {
   if (status >= 200 && status < 300) return 'ok';
+  if (status === 409 && versioned && errorType === 'version_conflict_engine_exception') return 'ok';
   // `create` of a document that is already there: a replay of a record indexed before.
   if (status === 409 && opType === 'create') return 'ok';
   // Deleting a document that is not there, or from an index that does not exist (unversioned deletes

@@ -30,6 +30,8 @@ export interface BulkSinkOptions {
   client: Client;
   headers: Record<string, string> | undefined;
   opType: OpType;
+  /** Writes carry an external version (`key`/`field:` ids): a version conflict counts as done. */
+  versioned: boolean;
   bulkMaxBytes: number;
   retry: { maxRetries: number; backoffMs: number; maxBackoffMs: number };
   semaphore: Semaphore;
@@ -45,7 +47,7 @@ export interface BulkSinkOptions {
  * outcome.
  */
 export function createBulkSink(options: BulkSinkOptions) {
-  const { client, headers, opType, retry, semaphore, halts, logger } = options;
+  const { client, headers, opType, versioned, retry, semaphore, halts, logger } = options;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
 
   async function index(batch: EncodedBatch): Promise<SinkResult> {
@@ -57,11 +59,13 @@ export function createBulkSink(options: BulkSinkOptions) {
   /**
    * Sends one request until every document in it has a final outcome. Retryable failures count
    * against `errors.maxRetries`; halting ones (auth, blocks) are retried without limit while the
-   * worker reports the pipeline halted.
+   * worker reports the pipeline halted, and do not spend that budget: a 429 after an operator lifted
+   * a block must get every retry it is owed. Each kind keeps its own backoff step.
    */
   async function deliver(batch: EncodedBatch, first: BulkRequest, result: SinkResult): Promise<void> {
     let request = first;
     let attempt = 0;
+    let haltRound = 0;
     let halted = false;
     const setHalted = (on: boolean, failure?: { status?: number | undefined; errorType?: string | undefined; reason: string }): void => {
       if (on && !halted && failure) halts.enter(failure);
@@ -98,7 +102,7 @@ export function createBulkSink(options: BulkSinkOptions) {
             return;
           }
           logger.warn({ status: failure.status, errorType: failure.errorType, reason: failure.reason, attempt, docs: request.docs.length }, 'bulk request failed; retrying');
-          await sleep(backoffDelay(attempt++, retry.backoffMs, retry.maxBackoffMs));
+          await sleep(backoffDelay(failure.halt ? haltRound++ : attempt++, retry.backoffMs, retry.maxBackoffMs));
           countRetry(result, failure.cls);
           continue;
         }
@@ -112,7 +116,7 @@ export function createBulkSink(options: BulkSinkOptions) {
         for (let k = 0; k < items.length; k++) {
           const item = items[k] as ItemResult;
           const doc = request.docs[k] as number;
-          const verdict = classifyItem(item.status, item.errorType, batch.docDeletes[doc] === 1 ? 'delete' : opType);
+          const verdict = classifyItem(item.status, item.errorType, batch.docDeletes[doc] === 1 ? 'delete' : opType, versioned);
           if (verdict === 'ok') continue;
           if (verdict === 'halt') {
             again.push(doc);
@@ -128,7 +132,8 @@ export function createBulkSink(options: BulkSinkOptions) {
         if (again.length === 0) return;
         const cause = haltedBy ?? retriedBy;
         logger.debug({ status: cause?.status, errorType: cause?.errorType, items: again.length, attempt }, 'retrying bulk items');
-        await sleep(backoffDelay(attempt++, retry.backoffMs, retry.maxBackoffMs));
+        // A round re-sending any retryable item spends one retry; a round of halted items alone does not.
+        await sleep(backoffDelay(retriedBy ? attempt++ : haltRound++, retry.backoffMs, retry.maxBackoffMs));
         countRetry(result, itemRetryClass(haltedBy ? 'halt' : 'retry', cause?.status ?? 0));
         request = subsetRequest(batch, Int32Array.from(again));
       }

@@ -169,7 +169,7 @@ describe('batch processor (worker record path)', () => {
     const del = captureSink();
     const pd = await createBatchProcessor(init({ onNull: 'delete', index: { idStrategy: 'key' } }), { sink: del.sink, logger });
     const r1 = await pd.process(task([rec(0, null, 'user-1'), rec(1, null, null)]));
-    expect(del.sent.map((s) => s.action)).to.deep.equal([{ delete: { _index: 'logs', _id: 'user-1' } }]);
+    expect(del.sent.map((s) => s.action)).to.deep.equal([{ delete: { _index: 'logs', _id: 'user-1', version: 0, version_type: 'external' } }]);
     expect(Array.from(r1.outcomes)).to.deep.equal([Outcome.Indexed, Outcome.Failed]);
     expect(r1.failures[0]).to.deep.include({ record: 1, stage: 'route' });
 
@@ -353,5 +353,46 @@ describe('batch processor: record fidelity', () => {
     expect(Array.from(result.outcomes)).to.deep.equal([Outcome.Indexed, Outcome.Indexed, Outcome.Failed, Outcome.Indexed]);
     expect(result.failures).to.deep.equal([{ record: 2, stage: 'route', reason: 'routing failed: no time here' }]);
     expect(sent.map((s) => Object.values(s.action)[0]?._index)).to.deep.equal(['logs-2026.11.22', 'logs-2026.11.22', 'logs-2026.01.01']);
+  });
+});
+
+describe('batch processor: last write wins', () => {
+  it('key and field ids carry the record offset as external version; kafka and none ids carry none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-transform-'));
+    const file = join(dir, 't.mjs');
+    writeFileSync(file, `export function transform(r) { return r.value.split ? [{ ...r.value, n: 0 }, { ...r.value, n: 1 }] : r.value; }\n`);
+    const versionsOf = (sent: ReturnType<typeof captureSink>['sent']) =>
+      sent.map((s) => {
+        const [op, a] = Object.entries(s.action)[0] as [string, { _id?: string; version?: number; version_type?: string }];
+        return [op, a._id, a.version, a.version_type];
+      });
+    const records = () => [rec(41, '{"id":"u-1"}', 'k1'), rec(42, '{"id":"u-1","split":true}', 'k1'), rec(43, null, 'k1'), rec(9, '{"id":"u-2"}', 'k2', 1)];
+
+    const keyed = captureSink();
+    const pk = await createBatchProcessor(init({ transform: file, onNull: 'delete', index: { idStrategy: 'key' } }), { sink: keyed.sink, logger });
+    await pk.process(task(records()));
+    expect(versionsOf(keyed.sent)).to.deep.equal([
+      ['index', 'k1', 41, 'external'],
+      ['index', 'k1-0', 42, 'external'],
+      ['index', 'k1-1', 42, 'external'],
+      ['delete', 'k1', 43, 'external'],
+      ['index', 'k2', 9, 'external'],
+    ]);
+
+    const field = captureSink();
+    const pf = await createBatchProcessor(init({ index: { idStrategy: 'field:id' } }), { sink: field.sink, logger });
+    await pf.process(task(records()));
+    expect(versionsOf(field.sent)).to.deep.equal([
+      ['index', 'u-1', 41, 'external'],
+      ['index', 'u-1', 42, 'external'],
+      ['index', 'u-2', 9, 'external'],
+    ]);
+
+    for (const idStrategy of ['kafka', 'none']) {
+      const plain = captureSink();
+      const pp = await createBatchProcessor(init({ index: { idStrategy } }), { sink: plain.sink, logger });
+      await pp.process(task(records()));
+      expect(versionsOf(plain.sent).map(([, , v, t]) => [v, t])).to.deep.equal([[undefined, undefined], [undefined, undefined], [undefined, undefined]], idStrategy);
+    }
   });
 });

@@ -93,6 +93,21 @@ describe('request builder', () => {
       for (const [index, id] of cases) expect(action(index, id)).to.equal(actionLine(op, index, id));
     }
   });
+
+  it('appends an external version (the Kafka offset) after the id, also with a cached prefix', () => {
+    expect(JSON.parse(actionLine('index', 'logs', 'user-1', 42))).to.deep.equal({ index: { _index: 'logs', _id: 'user-1', version: 42, version_type: 'external' } });
+    expect(JSON.parse(actionLine('delete', 'logs', 'user-1', 0))).to.deep.equal({ delete: { _index: 'logs', _id: 'user-1', version: 0, version_type: 'external' } });
+    expect(JSON.parse(actionLine('index', 'logs', 'k', 2 ** 53 - 1)).index.version).to.equal(2 ** 53 - 1);
+    const action = createActionLines('index');
+    const cases: Array<[string, string, number | undefined]> = [
+      ['logs', 'a', 7],
+      ['logs', 'a', undefined],
+      ['logs', 'b', 8],
+      ['other', 'a', 9],
+    ];
+    for (const [index, id, version] of cases) expect(action(index, id, version)).to.equal(actionLine('index', index, id, version));
+    expect(action('logs', 'a')).to.equal('{"index":{"_index":"logs","_id":"a"}}', 'no version, no version fields');
+  });
 });
 
 describe('NDJSON encoder mark and rewind', () => {

@@ -21,6 +21,15 @@ describe('retry policy', () => {
     expect(classifyItem(404, 'index_not_found_exception', 'delete')).to.equal('ok');
   });
 
+  it('a version conflict on an externally versioned write means a newer record is there: done', () => {
+    expect(classifyItem(409, 'version_conflict_engine_exception', 'index', true)).to.equal('ok');
+    expect(classifyItem(409, 'version_conflict_engine_exception', 'delete', true)).to.equal('ok');
+    expect(classifyItem(409, 'version_conflict_engine_exception', 'index', false)).to.equal('reject', 'a plain index has no version: its 409 is a real failure');
+    expect(classifyItem(409, 'version_conflict_engine_exception', 'delete', false)).to.equal('reject');
+    expect(classifyItem(409, 'some_other_exception', 'index', true)).to.equal('reject', 'only a version conflict says a newer write won');
+    expect(classifyItem(429, 'es_rejected_execution_exception', 'index', true)).to.equal('retry');
+  });
+
   it('retries overload, outages, timeouts and lost connections; splits on 413', () => {
     const response = (statusCode: number, type?: string) =>
       new errors.ResponseError({ statusCode, body: type ? { error: { type, reason: `${type} happened` } } : undefined, headers: {}, warnings: null, meta: {} as never });

@@ -38,11 +38,12 @@ function batch(n: number) {
 
 const ok = (ids: string[]) => ({ status: 200, body: { errors: false, items: ids.map(() => ({ index: { status: 201 } })) } });
 
-function sinkFor(url: string, over: { maxRetries?: number; bulkMaxBytes?: number; opType?: 'index' | 'create'; signals?: WorkerSignal[] } = {}) {
+function sinkFor(url: string, over: { maxRetries?: number; bulkMaxBytes?: number; opType?: 'index' | 'create'; versioned?: boolean; signals?: WorkerSignal[] } = {}) {
   return createBulkSink({
     client: createClient({ node: [url], cloudId: undefined, auth: {}, tls: { ca: undefined, rejectUnauthorized: true }, requestTimeoutMs: 5000 }, 4),
     headers: undefined,
     opType: over.opType ?? 'index',
+    versioned: over.versioned ?? false,
     bulkMaxBytes: over.bulkMaxBytes ?? 1 << 20,
     retry: { maxRetries: over.maxRetries ?? -1, backoffMs: 1, maxBackoffMs: 5 },
     semaphore: new Semaphore(2),
@@ -161,5 +162,61 @@ describe('bulk sink (against a real HTTP server)', () => {
     expect(es.requests).to.have.length(3);
     expect(result.failures.get(0)).to.deep.include({ status: 503, reason: 'down', attempts: 3 });
     expect(result.failures.size).to.equal(2);
+  });
+
+  it('halt rounds do not spend errors.maxRetries: 429s after a lifted block get every retry', async () => {
+    const blocked = { index: { status: 403, error: { type: 'cluster_block_exception', reason: 'index [i] blocked by: [FORBIDDEN/8/index write (api)]' } } };
+    const busy = { index: { status: 429, error: { type: 'es_rejected_execution_exception', reason: 'queue full' } } };
+    let round = 0;
+    const es = await fakeElasticsearch((ids) => {
+      round++;
+      if (round <= 2) return { status: 200, body: { errors: true, items: ids.map(() => blocked) } };
+      if (round <= 4) return { status: 401, body: { error: { type: 'security_exception', reason: 'unable to authenticate' } } };
+      if (round <= 6) return { status: 200, body: { errors: true, items: ids.map(() => busy) } };
+      return ok(ids);
+    });
+    server = es.server;
+    const result = await sinkFor(es.url, { maxRetries: 2 }).index(batch(3));
+    expect([...result.failures.entries()]).to.deep.equal([], 'four halt rounds, then two 429 rounds: within maxRetries 2');
+    expect(es.requests).to.have.length(7);
+    expect(result.retries).to.deep.equal({ halted: 4, overload: 2 });
+  });
+
+  it('the retry budget still bounds 429s that follow a halt', async () => {
+    let round = 0;
+    const es = await fakeElasticsearch((ids) => {
+      round++;
+      if (round === 1) return { status: 401, body: { error: { type: 'security_exception', reason: 'unable to authenticate' } } };
+      return { status: 200, body: { errors: true, items: ids.map(() => ({ index: { status: 429, error: { type: 'es_rejected_execution_exception', reason: 'queue full' } } })) } };
+    });
+    server = es.server;
+    const result = await sinkFor(es.url, { maxRetries: 2 }).index(batch(1));
+    expect(es.requests).to.have.length(4, 'one halt round, then the first send and two retries of the 429');
+    expect(result.failures.get(0)).to.deep.equal({ status: 429, errorType: 'es_rejected_execution_exception', reason: 'queue full', attempts: 3 });
+  });
+
+  it('versioned writes: an item 429d and re-sent after a newer write of its id counts its 409 as done', async () => {
+    // d1 is refused with 429; before its retry lands, a later record's write of the same id won,
+    // so Elasticsearch answers the retry with a version conflict.
+    const es = await fakeElasticsearch((ids) => ({
+      status: 200,
+      body: {
+        errors: true,
+        items: ids.map((id) =>
+          id !== 'd1' ? { index: { status: 201 } }
+          : es.requests.length === 1 ? { index: { status: 429, error: { type: 'es_rejected_execution_exception', reason: 'queue full' } } }
+          : { index: { status: 409, error: { type: 'version_conflict_engine_exception', reason: '[d1]: version conflict, current version [9] is higher or equal to the one provided [4]' } } },
+        ),
+      },
+    }));
+    server = es.server;
+    const result = await sinkFor(es.url, { versioned: true, maxRetries: 3 }).index(batch(3));
+    expect(es.requests).to.deep.equal([['d0', 'd1', 'd2'], ['d1']]);
+    expect([...result.failures.entries()]).to.deep.equal([]);
+
+    // Without versions, a 409 on a plain index is a real failure, never a silent success.
+    const plain = await sinkFor(es.url, { versioned: false, maxRetries: 3 }).index(batch(3));
+    expect([...plain.failures.keys()]).to.deep.equal([1]);
+    expect(plain.failures.get(1)).to.deep.include({ status: 409, errorType: 'version_conflict_engine_exception' });
   });
 });
