@@ -58,11 +58,17 @@ describe('ingester features against the real servers', function () {
     await runToEnd(testConfig(byField, unique('g'), { index: { idStrategy: 'field:order.id' } }));
     expect(await ids(byField)).to.deep.equal(records.map((_, i) => `o-${i}`).sort());
 
+    // Generated ids are the documented trade-off: a replay (here a second group reading from the
+    // start) indexes every record again, where the other strategies overwrite.
     const auto = await topicWith('ft-none', records);
     await runToEnd(testConfig(auto, unique('g'), { index: { idStrategy: 'none' } }));
     const generated = await ids(auto);
     expect(generated).to.have.length(6);
     expect(generated.some((id) => id.startsWith(auto))).to.equal(false);
+    await runToEnd(testConfig(auto, unique('replay'), { index: { idStrategy: 'none' } }));
+    expect(new Set(await ids(auto)).size).to.equal(12, 'each record twice, under new ids');
+    await runToEnd(testConfig(byKey, unique('replay'), { index: { idStrategy: 'key' } }));
+    expect(await ids(byKey)).to.deep.equal(records.map((r) => r.key).sort(), 'a replay with key ids overwrites');
   });
 
   it('msgpack and text input', async () => {

@@ -1,3 +1,4 @@
+import { expect } from 'chai';
 import { count, es } from './elasticsearch.js';
 import { waitFor } from './env.js';
 import { committedOffsets, createTopic, endOffsets, produce, type OutRecord } from './kafka.js';
@@ -46,4 +47,37 @@ export async function waitIndexedAndCommitted(index: string, n: number, group: s
     const c = await committedOffsets(group, index, ends.length);
     return c.every((o, p) => o === ends[p]) || undefined;
   }, 60_000, 500);
+}
+
+/**
+ * Every record of a `seedTopic` topic is in the index exactly once: per partition as many documents
+ * as records, no `seq` twice, and the first and last `seq` where they belong, so each record of
+ * each partition is there once (the index must have one shard, as `singleShardTemplate` makes it,
+ * for the duplicate search to be exact). A count alone cannot tell a duplicate from a loss.
+ */
+export async function expectEachRecordOnce(index: string, ends: readonly number[]): Promise<void> {
+  await es.indices.refresh({ index });
+  const res = await es.search({
+    index,
+    size: 0,
+    aggs: {
+      partitions: {
+        terms: { field: 'partition', size: 1000 },
+        aggs: {
+          twice: { terms: { field: 'seq', min_doc_count: 2, size: 5 } },
+          first: { min: { field: 'seq' } },
+          last: { max: { field: 'seq' } },
+        },
+      },
+    },
+  } as never);
+  type Bucket = { key: number; doc_count: number; twice: { buckets: Array<{ key: number; doc_count: number }> }; first: { value: number }; last: { value: number } };
+  const buckets = (res.aggregations as unknown as { partitions: { buckets: Bucket[] } }).partitions.buckets;
+  const seen = ends.map((end, partition) => {
+    const b = buckets.find((x) => x.key === partition);
+    return { partition, docs: b?.doc_count ?? 0, duplicates: b?.twice.buckets.map((d) => d.key) ?? [], first: end > 0 ? b?.first.value : undefined, last: end > 0 ? b?.last.value : undefined };
+  });
+  const expected = ends.map((end, partition) => ({ partition, docs: end, duplicates: [], first: end > 0 ? 0 : undefined, last: end > 0 ? end - 1 : undefined }));
+  expect(seen).to.deep.equal(expected);
+  expect(buckets.filter((b) => b.key >= ends.length), 'documents of partitions the topic does not have').to.deep.equal([]);
 }
