@@ -86,6 +86,11 @@ function coerce(spec: Leaf, raw: unknown, path: string): unknown {
       if (spec.max !== undefined && value > spec.max) throw new ConfigError(path, `must be at most ${spec.max} (got ${value})`);
       return value;
     }
+    case 'ratio': {
+      const value = parseNumber(raw, undefined);
+      if (value === undefined || !Number.isFinite(value) || value < 0 || value > 1) throw new ConfigError(path, `must be a number from 0 to 1 (got ${describe(raw)})`);
+      return value;
+    }
     case 'bool': {
       if (typeof raw === 'boolean') return raw;
       if (raw === 'true' || raw === 'false') return raw === 'true';
