@@ -7,6 +7,10 @@
 #   services.sh status                          one line per server
 #   services.sh wipe                            delete the servers' data (they must be stopped)
 #
+# Optional servers, started only when named (up opensearch): opensearch (OpenSearch 2.19, HTTP 9203).
+# With no server named, up and restart mean kafka and elasticsearch; down and status mean every server,
+# so a plain `down` leaves no Java process behind.
+#
 # Ports, heaps and folders come from SLUICE_* environment variables (see README.md).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -16,15 +20,22 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/kafka.sh"
 # shellcheck source=lib/elasticsearch.sh
 . "$here/lib/elasticsearch.sh"
+# shellcheck source=lib/opensearch.sh
+. "$here/lib/opensearch.sh"
 
 cmd=${1:-status}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(kafka elasticsearch)
+if [ ${#targets[@]} -eq 0 ]; then
+  case "$cmd" in
+    down|status) targets=(kafka elasticsearch opensearch) ;;
+    *) targets=(kafka elasticsearch) ;;
+  esac
+fi
 for t in "${targets[@]}"; do
-  case "$t" in kafka|elasticsearch) ;; *) log "unknown server '$t' (expected kafka or elasticsearch)"; exit 2 ;; esac
+  case "$t" in kafka|elasticsearch|opensearch) ;; *) log "unknown server '$t' (expected kafka, elasticsearch or opensearch)"; exit 2 ;; esac
 done
-fn() { [ "$1" = elasticsearch ] && echo "es_$2" || echo "kafka_$2"; }
+fn() { case "$1" in elasticsearch) echo "es_$2" ;; *) echo "$1_$2" ;; esac; }
 
 # Runs one function per server concurrently and fails when any of them failed.
 parallel() {
@@ -54,7 +65,7 @@ case "$cmd" in
     for t in "${targets[@]}"; do "$(fn "$t" wipe)"; done
     ;;
   *)
-    log "usage: services.sh up|down|restart|status|wipe [kafka|elasticsearch]..."
+    log "usage: services.sh up|down|restart|status|wipe [kafka|elasticsearch|opensearch]..."
     exit 2
     ;;
 esac
