@@ -7,7 +7,8 @@
 #   services.sh status                          one line per server
 #   services.sh wipe                            delete the servers' data (they must be stopped)
 #
-# Optional servers, started only when named (up opensearch): opensearch (OpenSearch 2.19, HTTP 9203).
+# Optional servers, started only when named (up opensearch): opensearch (OpenSearch 2.19, HTTP 9203),
+# es7 (Elasticsearch 7.17, HTTP 9201), es9 (Elasticsearch 9.x, HTTP 9202).
 # With no server named, up and restart mean kafka and elasticsearch; down and status mean every server,
 # so a plain `down` leaves no Java process behind.
 #
@@ -22,18 +23,22 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/elasticsearch.sh"
 # shellcheck source=lib/opensearch.sh
 . "$here/lib/opensearch.sh"
+# shellcheck source=lib/elasticsearch7.sh
+. "$here/lib/elasticsearch7.sh"
+# shellcheck source=lib/elasticsearch9.sh
+. "$here/lib/elasticsearch9.sh"
 
 cmd=${1:-status}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   case "$cmd" in
-    down|status) targets=(kafka elasticsearch opensearch) ;;
+    down|status) targets=(kafka elasticsearch opensearch es7 es9) ;;
     *) targets=(kafka elasticsearch) ;;
   esac
 fi
 for t in "${targets[@]}"; do
-  case "$t" in kafka|elasticsearch|opensearch) ;; *) log "unknown server '$t' (expected kafka, elasticsearch or opensearch)"; exit 2 ;; esac
+  case "$t" in kafka|elasticsearch|opensearch|es7|es9) ;; *) log "unknown server '$t' (expected kafka, elasticsearch, opensearch, es7 or es9)"; exit 2 ;; esac
 done
 fn() { case "$1" in elasticsearch) echo "es_$2" ;; *) echo "$1_$2" ;; esac; }
 
@@ -65,7 +70,7 @@ case "$cmd" in
     for t in "${targets[@]}"; do "$(fn "$t" wipe)"; done
     ;;
   *)
-    log "usage: services.sh up|down|restart|status|wipe [kafka|elasticsearch|opensearch]..."
+    log "usage: services.sh up|down|restart|status|wipe [kafka|elasticsearch|opensearch|es7|es9]..."
     exit 2
     ;;
 esac

@@ -59,3 +59,20 @@ dump_log() {
   tail -n 80 "$1" >&2 2>/dev/null || true
   log "---- end of $2 log ----"
 }
+
+# java_home_at_least FEATURE: prints the home of a JDK whose feature version is FEATURE or newer:
+# $JAVA_HOME when it qualifies, else the newest one under /usr/lib/jvm. Fails when there is none.
+java_home_at_least() {
+  local want=$1 best='' best_v=0 home v
+  for home in "${JAVA_HOME:-}" /usr/lib/jvm/*; do
+    [ -n "$home" ] && [ -x "$home/bin/java" ] && [ -f "$home/release" ] || continue
+    v=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$home/release")
+    [ -n "$v" ] && [ "$v" -ge "$want" ] || continue
+    if [ "$home" = "${JAVA_HOME:-}" ]; then
+      printf '%s' "$home"
+      return 0
+    fi
+    if [ "$v" -gt "$best_v" ]; then best=$home best_v=$v; fi
+  done
+  [ -n "$best" ] && printf '%s' "$best"
+}

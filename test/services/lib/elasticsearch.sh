@@ -1,11 +1,15 @@
-# Local Elasticsearch 8.19 node for the integration tests. Sourced after common.sh, not run.
+# Local Elasticsearch nodes for the integration tests. Sourced after common.sh, not run.
 #
-# A genuine Elasticsearch node (Elastic's server jar + the transport-netty4 plugin from Maven Central)
-# started as a plain JVM by io.sluice.services.ElasticsearchMain (test/services/elasticsearch).
+# Genuine Elasticsearch nodes (Elastic's server jar + the Netty4 HTTP/transport module from Maven Central),
+# each started as a plain JVM by a small launcher that runs the stock Node with class path plugins.
 # No x-pack and no modules: no painless, ingest pipelines, data streams, ILM, analysis-common.
 #
+# This file holds the 8.19 node (es_*, launcher in test/services/elasticsearch) and what every node
+# shares: the _esnode_* functions. elasticsearch7.sh and elasticsearch9.sh describe the 7.17 and 9.x
+# nodes and call the same functions; a node differs only by its description (see _esnode).
+#
 # Functions: es_build es_start es_stop es_status es_wipe
-# Env:
+# Env (the 7.17 and 9.x nodes have the same variables, named SLUICE_ES7_* and SLUICE_ES9_*):
 #   SLUICE_ES_PORT            HTTP port (9200), always bound to 127.0.0.1
 #   SLUICE_ES_TRANSPORT_PORT  transport port (9300)
 #   SLUICE_ES_HEAP            -Xms/-Xmx (512m)
@@ -22,129 +26,179 @@
 : "${SLUICE_ES_START_TIMEOUT:=120}"
 : "${SLUICE_ES_JAVA_OPTS:=}"
 
-ES_PROJECT_DIR="$SERVICES_ROOT/elasticsearch"
-ES_PIDFILE="$SLUICE_SERVICES_DIR/elasticsearch.pid"
-ES_LOG="$SLUICE_SERVICES_DIR/logs/elasticsearch.log"
-ES_MAIN_CLASS=io.sluice.services.ElasticsearchMain
+# _esnode ACTION DESCRIBE: runs _esnode_ACTION (build, start, stop, status or wipe) for one node.
+# DESCRIBE is a function that sets, in _esnode's scope: name (pid and log file names, messages), env
+# (prefix of the node's SLUICE_* variables), project (its Maven project), sources (what a rebuild
+# depends on), main_class, java_home (empty: $JAVA_HOME, else java on the PATH), java_min (the
+# Java feature version it needs when java_home must be set) and flags (the JVM flags of its
+# Elasticsearch version).
+_esnode() {
+  local name env project sources main_class java_home java_min='' flags=()
+  "$2" || return 1
+  local v port transport_port heap settings data_dir start_timeout java_opts
+  v=${env}_PORT port=${!v}
+  v=${env}_TRANSPORT_PORT transport_port=${!v}
+  v=${env}_HEAP heap=${!v}
+  v=${env}_SETTINGS settings=${!v}
+  v=${env}_DATA_DIR data_dir=${!v}
+  v=${env}_START_TIMEOUT start_timeout=${!v}
+  v=${env}_JAVA_OPTS java_opts=${!v}
+  local pidfile="$SLUICE_SERVICES_DIR/$name.pid" logfile="$SLUICE_SERVICES_DIR/logs/$name.log"
+  local url="http://127.0.0.1:$port"
+  "_esnode_$1"
+}
 
-_es_url() { printf 'http://127.0.0.1:%s' "$SLUICE_ES_PORT"; }
+_es_node() {
+  name=elasticsearch env=SLUICE_ES project="$SERVICES_ROOT/elasticsearch" sources="$project/pom.xml $project/src"
+  main_class=io.sluice.services.ElasticsearchMain java_home=
+  flags=(-Djava.locale.providers=SPI,CLDR)
+}
 
-_es_java() {
-  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
+es_build() { _esnode build _es_node; }
+es_start() { _esnode start _es_node; }
+es_stop() { _esnode stop _es_node; }
+es_status() { _esnode status _es_node; }
+es_wipe() { _esnode wipe _es_node; }
+
+_esnode_java() {
+  if [ -n "$java_home" ]; then
+    printf '%s' "$java_home/bin/java"
+  elif [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
     printf '%s' "$JAVA_HOME/bin/java"
   else
     printf 'java'
   fi
 }
 
-_es_healthy() {
-  curl -sf -o /dev/null "$(_es_url)/_cluster/health?wait_for_status=yellow&timeout=1s"
+# _esnode_has_java: fails with a message when the node needs a JDK that was not found.
+_esnode_has_java() {
+  [ -z "$java_min" ] || [ -n "$java_home" ] || {
+    log "$name needs Java $java_min or newer: none under /usr/lib/jvm; set ${env}_JAVA_HOME"
+    return 1
+  }
 }
 
-# es_build: compile the launcher and copy the runtime jars to target/lib; a no-op when up to date.
-es_build() {
-  local stamp="$ES_PROJECT_DIR/target/.sluice-build-stamp"
-  local main_class="$ES_PROJECT_DIR/target/classes/${ES_MAIN_CLASS//.//}.class"
-  if [ -f "$stamp" ] && [ -f "$main_class" ] && compgen -G "$ES_PROJECT_DIR/target/lib/elasticsearch-[0-9]*.jar" >/dev/null &&
-    [ -z "$(find "$ES_PROJECT_DIR/pom.xml" "$ES_PROJECT_DIR/src" -newer "$stamp" -print -quit 2>/dev/null)" ]; then
+_esnode_healthy() {
+  curl -sf -o /dev/null "$url/_cluster/health?wait_for_status=yellow&timeout=1s"
+}
+
+# _esnode_build: compile the launcher and copy the runtime jars to target/lib; a no-op when up to date.
+# A build that a running node uses is kept, whichever services dir that node belongs to: deleting
+# target/lib under a live JVM breaks its lazy class loading.
+_esnode_build() {
+  local stamp="$project/target/.sluice-build-stamp"
+  local main_file="$project/target/classes/${main_class//.//}.class"
+  # shellcheck disable=SC2086  # sources is a list of paths
+  if [ -f "$stamp" ] && [ -f "$main_file" ] && compgen -G "$project/target/lib/elasticsearch-[0-9]*.jar" >/dev/null &&
+    [ -z "$(find $sources -newer "$stamp" -print -quit 2>/dev/null)" ]; then
     return 0
   fi
-  command -v mvn >/dev/null 2>&1 || { log "mvn not found; cannot build the Elasticsearch launcher"; return 1; }
-  log "building the Elasticsearch launcher (mvn package; the first run downloads ~70 MB into ~/.m2)"
+  if [ -f "$main_file" ] && pgrep -f -- "-cp $project/target/classes:" >/dev/null 2>&1; then
+    log "$name: its launcher changed, but a running node uses the build; it is rebuilt once none does"
+    return 0
+  fi
+  command -v mvn >/dev/null 2>&1 || { log "mvn not found; cannot build the $name launcher"; return 1; }
+  _esnode_has_java || return 1
+  log "building the $name launcher (mvn package; the first run downloads its jars into ~/.m2)"
   # old jars would linger in target/lib after a version change
-  rm -rf "$ES_PROJECT_DIR/target/lib" "$stamp"
-  mvn -q -B -f "$ES_PROJECT_DIR/pom.xml" package || { log "Elasticsearch launcher build failed"; return 1; }
+  rm -rf "$project/target/lib" "$stamp"
+  (
+    [ -z "$java_home" ] || export JAVA_HOME="$java_home"
+    mvn -q -B -f "$project/pom.xml" package
+  ) || { log "$name launcher build failed"; return 1; }
   touch "$stamp"
 }
 
-# es_start: start the node in the background and wait for yellow health; a no-op when already running.
-es_start() {
-  if pid_alive "$ES_PIDFILE"; then
-    log "elasticsearch already running (pid $(cat "$ES_PIDFILE")) at $(_es_url)"
+# _esnode_start: start the node in the background and wait for yellow health; a no-op when already running.
+_esnode_start() {
+  if pid_alive "$pidfile"; then
+    log "$name already running (pid $(cat "$pidfile")) at $url"
     return 0
   fi
-  rm -f "$ES_PIDFILE"
-  es_build || return 1
-  if curl -s -o /dev/null --max-time 2 "$(_es_url)/"; then
-    log "something else already answers on $(_es_url); set SLUICE_ES_PORT to a free port"
+  rm -f "$pidfile"
+  _esnode_build || return 1
+  if curl -s -o /dev/null --max-time 2 "$url/"; then
+    log "something else already answers on $url; set ${env}_PORT to a free port"
     return 1
   fi
 
-  mkdir -p "$SLUICE_ES_DATA_DIR/tmp" "$(dirname "$ES_LOG")"
+  _esnode_has_java || return 1
+  mkdir -p "$data_dir/tmp" "$(dirname "$logfile")"
   local home java pid started=$SECONDS
-  home=$(cd "$SLUICE_ES_DATA_DIR" && pwd)
-  java=$(_es_java)
-  log "starting elasticsearch on $(_es_url) (heap $SLUICE_ES_HEAP, home $home, log $ES_LOG)"
-  # Flags follow Elasticsearch's own jvm.options / SystemJvmOptions for JDK 17. The GC is left to the JVM
-  # (G1 on a 2+ CPU machine) so SLUICE_ES_JAVA_OPTS can pick another one.
-  # shellcheck disable=SC2086  # SLUICE_ES_JAVA_OPTS is a list of flags
-  SLUICE_ES_SETTINGS="$SLUICE_ES_SETTINGS" setsid nohup "$java" \
-    -Xms"$SLUICE_ES_HEAP" -Xmx"$SLUICE_ES_HEAP" -Xss1m \
+  home=$(cd "$data_dir" && pwd)
+  java=$(_esnode_java)
+  log "starting $name on $url (heap $heap, home $home, log $logfile)"
+  # Flags follow Elasticsearch's own jvm.options / SystemJvmOptions; flags holds what differs by version.
+  # The GC is left to the JVM (G1 on a 2+ CPU machine) so ${env}_JAVA_OPTS can pick another one. The
+  # launcher reads the node's settings as SLUICE_ES_SETTINGS whichever node it is (NodeLauncher.java).
+  # shellcheck disable=SC2086  # java_opts is a list of flags
+  SLUICE_ES_SETTINGS="$settings" setsid nohup "$java" \
+    -Xms"$heap" -Xmx"$heap" -Xss1m \
     -XX:-OmitStackTraceInFastThrow -XX:+ExitOnOutOfMemoryError \
     -Djava.awt.headless=true -Dfile.encoding=UTF-8 -Djna.nosys=true \
-    -Djava.locale.providers=SPI,CLDR \
+    "${flags[@]}" \
     -Djava.io.tmpdir="$home/tmp" \
     -Des.networkaddress.cache.ttl=60 -Des.networkaddress.cache.negative.ttl=10 \
     -Des.distribution.type=tar \
     -Dio.netty.noUnsafe=true -Dio.netty.noKeySetOptimization=true -Dio.netty.recycler.maxCapacityPerThread=0 \
     -Dlog4j.shutdownHookEnabled=false -Dlog4j2.disable.jmx=true -Dlog4j2.formatMsgNoLookups=true \
-    -Dsluice.es.http.port="$SLUICE_ES_PORT" -Dsluice.es.transport.port="$SLUICE_ES_TRANSPORT_PORT" \
-    $SLUICE_ES_JAVA_OPTS \
-    -cp "$ES_PROJECT_DIR/target/classes:$ES_PROJECT_DIR/target/lib/*" \
-    "$ES_MAIN_CLASS" "$home" </dev/null >"$ES_LOG" 2>&1 &
+    -Dsluice.es.http.port="$port" -Dsluice.es.transport.port="$transport_port" \
+    $java_opts \
+    -cp "$project/target/classes:$project/target/lib/*" \
+    "$main_class" "$home" </dev/null >"$logfile" 2>&1 &
   pid=$!
-  echo "$pid" >"$ES_PIDFILE"
+  echo "$pid" >"$pidfile"
 
-  local deadline=$((SECONDS + SLUICE_ES_START_TIMEOUT))
-  until _es_healthy; do
-    if ! pid_alive "$ES_PIDFILE"; then
-      log "elasticsearch exited during startup"
-      dump_log "$ES_LOG" elasticsearch
-      rm -f "$ES_PIDFILE"
+  local deadline=$((SECONDS + start_timeout))
+  until _esnode_healthy; do
+    if ! pid_alive "$pidfile"; then
+      log "$name exited during startup"
+      dump_log "$logfile" "$name"
+      rm -f "$pidfile"
       return 1
     fi
     if [ $SECONDS -ge $deadline ]; then
-      log "elasticsearch not yellow within ${SLUICE_ES_START_TIMEOUT}s"
-      dump_log "$ES_LOG" elasticsearch
-      stop_pid "$ES_PIDFILE" elasticsearch
+      log "$name not yellow within ${start_timeout}s"
+      dump_log "$logfile" "$name"
+      stop_pid "$pidfile" "$name"
       return 1
     fi
     sleep 0.5
   done
-  log "elasticsearch is up at $(_es_url) (pid $pid, $((SECONDS - started))s)"
+  log "$name is up at $url (pid $pid, $((SECONDS - started))s)"
 }
 
-# es_stop: SIGTERM (the launcher closes the node), SIGKILL after 30 s.
-es_stop() {
-  stop_pid "$ES_PIDFILE" elasticsearch
+# _esnode_stop: SIGTERM (the launcher closes the node), SIGKILL after 30 s.
+_esnode_stop() {
+  stop_pid "$pidfile" "$name"
   # A launcher for this same home whose pidfile was lost (e.g. the services dir was cleaned while it ran).
   local home pid
-  home=$(cd "$SLUICE_ES_DATA_DIR" 2>/dev/null && pwd) || return 0
-  for pid in $(pgrep -f "$ES_MAIN_CLASS $home\$" 2>/dev/null); do
-    echo "$pid" >"$ES_PIDFILE"
-    stop_pid "$ES_PIDFILE" "orphaned elasticsearch"
+  home=$(cd "$data_dir" 2>/dev/null && pwd) || return 0
+  for pid in $(pgrep -f "$main_class $home\$" 2>/dev/null); do
+    echo "$pid" >"$pidfile"
+    stop_pid "$pidfile" "orphaned $name"
   done
 }
 
-# es_status: prints running/stopped and the URL (always returns 0: services.sh runs under set -e).
-es_status() {
-  if pid_alive "$ES_PIDFILE"; then
-    if _es_healthy; then
-      echo "elasticsearch: running (pid $(cat "$ES_PIDFILE")) $(_es_url)"
+# _esnode_status: prints running/stopped and the URL (always returns 0: services.sh runs under set -e).
+_esnode_status() {
+  if pid_alive "$pidfile"; then
+    if _esnode_healthy; then
+      echo "$name: running (pid $(cat "$pidfile")) $url"
     else
-      echo "elasticsearch: running (pid $(cat "$ES_PIDFILE")) but not healthy yet $(_es_url)"
+      echo "$name: running (pid $(cat "$pidfile")) but not healthy yet $url"
     fi
     return 0
   fi
-  echo "elasticsearch: stopped $(_es_url)"
+  echo "$name: stopped $url"
 }
 
-# es_wipe: delete the node's data, config and tmp (only while it is stopped).
-es_wipe() {
-  if pid_alive "$ES_PIDFILE"; then
-    log "elasticsearch is running; run es_stop before es_wipe"
+# _esnode_wipe: delete the node's data, config and tmp (only while it is stopped).
+_esnode_wipe() {
+  if pid_alive "$pidfile"; then
+    log "$name is running; stop it before wiping its data"
     return 1
   fi
-  log "removing $SLUICE_ES_DATA_DIR"
-  rm -rf "$SLUICE_ES_DATA_DIR"
+  log "removing $data_dir"
+  rm -rf "$data_dir"
 }

@@ -4,11 +4,12 @@
  *
  * A PluginsService whose plugins are plain classes on the application class path, instead of bundles loaded
  * from $ES_HOME/modules and $ES_HOME/plugins into their own class loaders. This is the same idea as the test
- * framework's MockPluginsService, without its test-only dependencies.
+ * framework's MockPluginsService, without its test-only dependencies. The 8.x and 9.x nodes share it; the
+ * descriptor, whose constructor differs between them, comes from ClasspathPluginDescriptor.
  */
 package org.elasticsearch.plugins;
 
-import org.elasticsearch.Build;
+import io.sluice.services.ClasspathPluginDescriptor;
 import org.elasticsearch.action.admin.cluster.node.info.PluginsAndModules;
 import org.elasticsearch.env.Environment;
 import org.elasticsearch.plugins.spi.SPIClassIterator;
@@ -30,20 +31,7 @@ public class SluiceClasspathPluginsService extends PluginsService {
         List<LoadedPlugin> loaded = new ArrayList<>();
         for (Class<? extends Plugin> pluginClass : pluginClasses) {
             Plugin instance = loadPlugin(pluginClass, environment.settings(), environment.configDir());
-            PluginDescriptor descriptor = new PluginDescriptor(
-                pluginClass.getName(),
-                "class path plugin (Sluice embedded node)",
-                Build.current().version(),
-                Build.current().version(),
-                Integer.toString(Runtime.version().feature()),
-                pluginClass.getName(),
-                null,
-                List.of(),
-                false,
-                false,
-                false,
-                false
-            );
+            PluginDescriptor descriptor = ClasspathPluginDescriptor.of(pluginClass);
             loaded.add(new LoadedPlugin(descriptor, instance, pluginClass.getClassLoader()));
         }
         loadExtensions(loaded);
