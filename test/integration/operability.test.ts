@@ -6,19 +6,8 @@ import { count, es, singleShardTemplate } from '../support/elasticsearch.js';
 import { unique, waitFor } from '../support/env.js';
 import { createTopic, produce } from '../support/kafka.js';
 import { seedTopic } from '../support/data.js';
+import { sample, scrape } from '../support/metrics.js';
 import { configFile, expectCleanExit, sluiceCommand, startSluice, statusPort, testConfig } from '../support/sluice.js';
-
-/** The value of one series in a Prometheus text exposition (undefined when absent). */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
-async function scrape(port: number): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-  expect(res.status).to.equal(200);
-  return res.text();
-}
 
 async function readyz(port: number): Promise<{ status: number; ready: boolean; reasons: string[] }> {
   const res = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -53,9 +42,11 @@ describe('operability: metrics, health, check and secrets against the real serve
       const port = await waitFor('the status server', () => statusPort(p), 60_000);
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).to.equal(200);
 
-      await waitFor('every record indexed and the lag at 0', async () => {
+      // Readiness is re-evaluated once a second, and a busy machine can leave the member without
+      // progress for longer than stallSeconds while it starts: wait for ready rather than read it.
+      await waitFor('every record indexed, the lag at 0 and the member ready', async () => {
         const text = await scrape(port);
-        return (sample(text, 'sluice_records_indexed_total') === N && sample(text, 'sluice_consumer_lag_sum') === 0) || undefined;
+        return (sample(text, 'sluice_records_indexed_total') === N && sample(text, 'sluice_consumer_lag_sum') === 0 && sample(text, 'sluice_ready') === 1) || undefined;
       }, 120_000, 250);
       let text = await scrape(port);
       expect(sample(text, 'sluice_records_consumed_total')).to.equal(N);

@@ -89,6 +89,26 @@ export function startSluice(config: Record<string, unknown>, args: string[] = []
   };
 }
 
+/**
+ * The consumer-group changes a process went through until it began to stop (leaving the group then
+ * revokes everything), from the lines src/consumer/consumer.ts logs on each assignment and each
+ * revocation of partitions; a cooperative rebalance also logs empty ones, which change nothing. A
+ * member that fell out of the group (its poll loop or heartbeats stopped) has its partitions
+ * revoked and assigned again, so it shows here.
+ */
+export function groupChanges(p: SluiceProcess): { assigned: number; revoked: number } {
+  const changes = { assigned: 0, revoked: 0 };
+  for (const line of p.output().split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const e = JSON.parse(line) as { msg?: string; partitions?: unknown };
+    if (e.msg === 'stopping: finishing in-flight batches') break;
+    if (!Array.isArray(e.partitions) || e.partitions.length === 0) continue;
+    if (e.msg === 'partitions assigned') changes.assigned++;
+    if (e.msg === 'partitions revoked; finishing their batches') changes.revoked++;
+  }
+  return changes;
+}
+
 /** The exit code, or 137 after killing a process still running at the deadline. */
 export async function exitWithin(p: SluiceProcess, timeoutMs: number): Promise<number> {
   const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
