@@ -106,7 +106,7 @@ export function createMetrics(view: PipelineView) {
   });
   const documents = new Counter({ name: 'sluice_documents_total', help: 'Documents encoded for Elasticsearch.', registers });
   const bulkRequests = new Counter({ name: 'sluice_bulk_requests_total', help: '`_bulk` requests sent, retries included.', registers });
-  const bulkBytes = new Counter({ name: 'sluice_bulk_request_bytes_total', help: 'Bytes of `_bulk` request bodies sent.', registers });
+  const bulkBytes = new Counter({ name: 'sluice_bulk_request_bytes_total', help: 'Bytes of `_bulk` request bodies sent, as on the wire (compressed under elasticsearch.compression).', registers });
   const bulkSeconds = new Histogram({
     name: 'sluice_bulk_request_duration_seconds',
     help: 'Duration of `_bulk` requests, from send to parsed response.',

@@ -105,6 +105,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
     onNull: config.errors.onNull,
     maxDocBytes: config.pipeline.maxDocBytes,
     bulkMaxBytes: config.pipeline.bulkMaxBytes,
+    compression: config.elasticsearch.compression,
     maxConcurrentBulks: perWorker,
     retry: { maxRetries: config.errors.maxRetries, backoffMs: config.errors.backoffMs, maxBackoffMs: config.errors.maxBackoffMs },
     logLevel: config.log.level,

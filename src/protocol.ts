@@ -126,6 +126,8 @@ export interface WorkerInit {
   onNull: 'skip' | 'delete' | 'dlq';
   maxDocBytes: number;
   bulkMaxBytes: number;
+  /** `elasticsearch.compression`: the content encoding of `_bulk` bodies, applied by the worker that built them. */
+  compression: 'none' | 'gzip';
   /** Concurrent `_bulk` requests allowed in this worker. */
   maxConcurrentBulks: number;
   retry: { maxRetries: number; backoffMs: number; maxBackoffMs: number };

@@ -45,6 +45,7 @@ export async function createBatchProcessor(
       opType: op,
       versioned,
       bulkMaxBytes: init.bulkMaxBytes,
+      compression: init.compression,
       retry: init.retry,
       semaphore: new Semaphore(init.maxConcurrentBulks),
       halts: new HaltMonitor(deps.threadId ?? 0, deps.notify ?? (() => undefined)),

@@ -133,6 +133,12 @@ export const schema: Group = {
           min: 1_000,
           unit: 'ms',
         },
+        compression: {
+          kind: 'string',
+          doc: 'Content encoding of `_bulk` request bodies. `gzip` (level 1) is done in the worker thread that built the body and sends about a fifth of the bytes, for about 9 CPU seconds per million 1 KB documents: worth it when the network to the cluster is slow or metered, not on a local one. Every supported server (Elasticsearch 7.17, 8.x, 9.x, OpenSearch) accepts it; responses are not compressed.',
+          default: 'none',
+          enum: ['none', 'gzip'],
+        },
       },
     },
     index: {
@@ -351,6 +357,7 @@ export interface SluiceConfig {
     auth: { username?: string; password?: string; apiKey?: string; bearer?: string };
     tls: { ca: string | undefined; rejectUnauthorized: boolean };
     requestTimeoutMs: number;
+    compression: 'none' | 'gzip';
   };
   index: {
     name: string;

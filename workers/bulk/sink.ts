@@ -2,6 +2,7 @@ import type { Client } from '@elastic/elasticsearch';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { RetryClass } from '../../src/protocol.js';
+import { compressBody, type Compression } from './compression.js';
 import type { EncodedBatch, OpType } from './encoder.js';
 import { buildRequests, subsetRequest, type BulkRequest } from './request-builder.js';
 import type { HaltMonitor } from './halt.js';
@@ -33,6 +34,8 @@ export interface BulkSinkOptions {
   /** Writes carry an external version (`key`/`field:` ids): a version conflict counts as done. */
   versioned: boolean;
   bulkMaxBytes: number;
+  /** Content encoding of the bodies (default none); each body is compressed once, on this thread. */
+  compression?: Compression;
   retry: { maxRetries: number; backoffMs: number; maxBackoffMs: number };
   semaphore: Semaphore;
   halts: HaltMonitor;
@@ -49,6 +52,8 @@ export interface BulkSinkOptions {
 export function createBulkSink(options: BulkSinkOptions) {
   const { client, headers, opType, versioned, retry, semaphore, halts, logger } = options;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const compression = options.compression ?? 'none';
+  const sendHeaders = compression === 'none' ? headers : { ...headers, 'content-encoding': compression };
 
   async function index(batch: EncodedBatch): Promise<SinkResult> {
     const result: SinkResult = { failures: new Map(), bulkRequests: 0, bulkBytes: 0, bulkMs: [], retries: {} };
@@ -64,6 +69,8 @@ export function createBulkSink(options: BulkSinkOptions) {
    */
   async function deliver(batch: EncodedBatch, first: BulkRequest, result: SinkResult): Promise<void> {
     let request = first;
+    // Compressed once per body: a whole-request retry sends these bytes again, a retried subset is a new body.
+    let wire = compressBody(request.body, compression);
     let attempt = 0;
     let haltRound = 0;
     let halted = false;
@@ -79,8 +86,8 @@ export function createBulkSink(options: BulkSinkOptions) {
         const sentAt = performance.now();
         try {
           result.bulkRequests++;
-          result.bulkBytes += request.body.length;
-          items = await sendBulk(client, request.body, request.docs.length, headers);
+          result.bulkBytes += wire.length;
+          items = await sendBulk(client, wire, request.docs.length, sendHeaders);
         } catch (err) {
           semaphore.release();
           result.bulkMs.push(performance.now() - sentAt);
@@ -136,6 +143,7 @@ export function createBulkSink(options: BulkSinkOptions) {
         await sleep(backoffDelay(retriedBy ? attempt++ : haltRound++, retry.backoffMs, retry.maxBackoffMs));
         countRetry(result, itemRetryClass(haltedBy ? 'halt' : 'retry', cause?.status ?? 0));
         request = subsetRequest(batch, Int32Array.from(again));
+        wire = compressBody(request.body, compression);
       }
     } finally {
       setHalted(false);

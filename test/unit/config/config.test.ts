@@ -92,6 +92,12 @@ describe('configuration', () => {
     expect(messages(() => validateConfig({ ...minimal, input: { invalidUtf8: 'ignore' } }))).to.deep.equal(['input.invalidUtf8 must be one of fail, replace (got "ignore")']);
   });
 
+  it('elasticsearch.compression: none by default, or gzip', () => {
+    expect(validateConfig(minimal).elasticsearch.compression).to.equal('none');
+    expect(validateConfig({ ...minimal, elasticsearch: { compression: 'gzip' } }).elasticsearch.compression).to.equal('gzip');
+    expect(messages(() => validateConfig({ ...minimal, elasticsearch: { compression: 'br' } }))).to.deep.equal(['elasticsearch.compression must be one of none, gzip (got "br")']);
+  });
+
   it('kafka.revokeTimeoutMs: 10 s by default, at most half of max.poll.interval.ms', () => {
     expect(validateConfig(minimal).kafka.revokeTimeoutMs).to.equal(10_000);
     expect(validateConfig({ ...minimal, kafka: { ...minimal.kafka, revokeTimeoutMs: '2s' } }).kafka.revokeTimeoutMs).to.equal(2000);

@@ -22,6 +22,7 @@ function init(over: Partial<Omit<WorkerInit, 'index'>> & { index?: Partial<Worke
     onNull: 'skip',
     maxDocBytes: 1 << 20,
     bulkMaxBytes: 1 << 20,
+    compression: 'none',
     maxConcurrentBulks: 1,
     retry: { maxRetries: 0, backoffMs: 1, maxBackoffMs: 1 },
     logLevel: 'silent',
