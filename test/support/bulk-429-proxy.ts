@@ -1,11 +1,13 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 /**
  * An HTTP proxy in front of the real Elasticsearch that answers a share of the items of every
  * `_bulk` request with 429 `es_rejected_execution_exception`, as an overloaded write queue does,
  * without forwarding them: their lines are dropped from the body it forwards and synthetic 429
  * items are spliced into the real response at their positions. Every other request passes through.
+ * A gzip body (`elasticsearch.compression: gzip`) is read gunzipped and forwarded gzipped again.
  */
 export interface Bulk429Proxy {
   url: string;
@@ -15,6 +17,8 @@ export interface Bulk429Proxy {
   forwarded(): number;
   /** Forwarded items Elasticsearch answered with 409 (a version conflict) so far. */
   conflicts(): number;
+  /** `_bulk` requests received with `Content-Encoding: gzip`, and without any. */
+  encodings(): { gzip: number; none: number };
   close(): Promise<void>;
 }
 
@@ -28,20 +32,24 @@ export async function startBulk429Proxy(target: string, share: number, seed = 1)
   let rejected = 0;
   let forwarded = 0;
   let conflicts = 0;
+  const encodings = { gzip: 0, none: 0 };
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = Buffer.concat(chunks);
+      const raw = Buffer.concat(chunks);
       const path = req.url ?? '/';
       if (req.method !== 'POST' || !/(^|\/)_bulk(\?|$)/.test(path)) {
-        forward(req, path, body, (status, headers, out) => {
+        forward(req, path, raw, (status, headers, out) => {
           res.writeHead(status, headers);
           res.end(out);
         });
         return;
       }
+      const gzipped = req.headers['content-encoding'] === 'gzip';
+      encodings[gzipped ? 'gzip' : 'none']++;
+      const body = gzipped ? gunzipSync(raw) : raw;
       // Items in body order: each an action line, plus a source line unless it is a delete.
       const lines = body.toString('utf8').split('\n');
       if (lines[lines.length - 1] === '') lines.pop();
@@ -65,7 +73,8 @@ export async function startBulk429Proxy(target: string, share: number, seed = 1)
         res.end(json);
       };
       if (kept.length === 0) return reply(splice([]));
-      forward(req, path, Buffer.from(kept.map((it) => it.text).join('')), (status, headers, out) => {
+      const keptBody = Buffer.from(kept.map((it) => it.text).join(''));
+      forward(req, path, gzipped ? gzipSync(keptBody) : keptBody, (status, headers, out) => {
         if (status !== 200) {
           res.writeHead(status, headers);
           res.end(out);
@@ -104,6 +113,7 @@ export async function startBulk429Proxy(target: string, share: number, seed = 1)
     rejected: () => rejected,
     forwarded: () => forwarded,
     conflicts: () => conflicts,
+    encodings: () => ({ ...encodings }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
