@@ -2,9 +2,8 @@ import type { Client } from '@elastic/elasticsearch';
 import rdkafka, { type KafkaConsumer, type Metadata } from 'node-rdkafka';
 import type { Logger } from 'pino';
 import { compileIndexTemplate } from '../workers/route/index-name.js';
-import { redactUrl } from './config/redact.js';
 import type { SluiceConfig } from './config/schema.js';
-import { createClient, probeServer } from './elasticsearch.js';
+import { createClient, probeServer, serverName, targetName, type ServerInfo } from './elasticsearch.js';
 import { createTokenSource, securityProperties } from './kafka-auth.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
@@ -124,12 +123,13 @@ function securityNote(config: SluiceConfig): string {
 async function checkElasticsearch(config: SluiceConfig): Promise<CheckLine[]> {
   const out: CheckLine[] = [];
   const es = config.elasticsearch;
-  const where = `elasticsearch ${es.cloudId ? `cloud id ${es.cloudId.split(':')[0]}` : es.node.map(redactUrl).join(',')}`;
+  const where = `elasticsearch ${targetName(es)}`;
   const client = createClient({ ...es, requestTimeoutMs: TIMEOUT_MS }, 2);
+  let info: ServerInfo;
   try {
     try {
-      const info = await probeServer(client);
-      out.push({ level: 'ok', message: `${where}: Elasticsearch ${info.version}, cluster ${info.clusterName}` });
+      info = await probeServer(client);
+      out.push({ level: 'ok', message: `${where}: ${serverName(info)}, cluster ${info.clusterName}` });
     } catch (err) {
       out.push({ level: 'fail', message: `${where}: ${describeError(err)}` });
       return out;
@@ -169,7 +169,9 @@ async function checkElasticsearch(config: SluiceConfig): Promise<CheckLine[]> {
           : { level: 'warn', message: `index ${name}: does not exist and no index template matches; the first write creates it with dynamic mappings` },
       );
     }
-    out.push(await writePermission(client, config, names, missing));
+    // OpenSearch's security plugin has no `_has_privileges`; a refused write halts the run instead.
+    if (info.product === 'opensearch') out.push({ level: 'warn', message: `write permission: not checked, OpenSearch has no privileges API Sluice can ask; a refused write halts the run` });
+    else out.push(await writePermission(client, config, names, missing));
   } finally {
     await client.close();
   }

@@ -7,9 +7,9 @@ import { DeadLetterWindow } from './dlq/breaker.js';
 import { createDeadLetterProducer } from './dlq/producer.js';
 import { createDispatcher } from './dispatch/dispatcher.js';
 import type { KafkaRecord } from './dispatch/batch.js';
-import { createClient, probeServer, type ServerInfo } from './elasticsearch.js';
+import { createClient, probeServer, serverName, targetName, type ServerInfo } from './elasticsearch.js';
 import { redactUrl } from './config/redact.js';
-import { SluiceError } from './errors.js';
+import { SluiceError, UnsupportedServerError } from './errors.js';
 import { HealthWatch, type Readiness } from './health.js';
 import { createTokenSource } from './kafka-auth.js';
 import type { Registry } from 'prom-client';
@@ -92,12 +92,12 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
     await status?.close();
     throw err;
   }
-  logger.info({ version: server.version, cluster: server.clusterName }, 'elasticsearch reachable');
+  logger.info({ server: serverName(server), version: server.version, cluster: server.clusterName }, 'elasticsearch reachable');
 
   const workers = config.pipeline.workers;
   const perWorker = Math.max(1, Math.ceil(config.pipeline.maxInFlightBulks / workers));
   const init: WorkerInit = {
-    elasticsearch: { ...config.elasticsearch, serverMajor: server.major },
+    elasticsearch: { ...config.elasticsearch, server: { product: server.product, major: server.major } },
     index: config.index,
     inputFormat: config.input.format,
     invalidUtf8: config.input.invalidUtf8,
@@ -594,7 +594,10 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
 
 export type Pipeline = Awaited<ReturnType<typeof startPipeline>>;
 
-/** Waits for Elasticsearch to answer (it may start after Sluice), logging each failed attempt. */
+/**
+ * Waits for Elasticsearch or OpenSearch to answer (it may start after Sluice), logging each failed
+ * attempt. A server Sluice does not speak to (a version, or not a search engine at all) ends the run.
+ */
 async function waitForElasticsearch(config: SluiceConfig, logger: Logger): Promise<ServerInfo> {
   const client = createClient(config.elasticsearch, 1);
   try {
@@ -602,13 +605,15 @@ async function waitForElasticsearch(config: SluiceConfig, logger: Logger): Promi
       try {
         return await probeServer(client);
       } catch (err) {
+        if (err instanceof UnsupportedServerError) throw new UnsupportedServerError(`elasticsearch ${targetName(config.elasticsearch)}: ${err.message}`, { cause: err });
         if (err instanceof SluiceError) throw err;
         const status = (err as { statusCode?: number }).statusCode;
         if (status === 401) throw new SluiceError(`Elasticsearch refuses the credentials (401): check elasticsearch.auth`, { cause: err });
         if (status === 403) {
-          // A write-only role may lack the `monitor` privilege that `GET /` needs.
-          logger.warn({ node: config.elasticsearch.node.map(redactUrl) }, 'cannot read the Elasticsearch version (403: the credentials lack the monitor cluster privilege); assuming 8.x');
-          return { version: 'unknown', major: 8, clusterName: '' };
+          // A write-only role may lack the `monitor` privilege that `GET /` needs. Plain JSON works on
+          // every supported server, so the product need not be known to write.
+          logger.warn({ node: config.elasticsearch.node.map(redactUrl) }, 'cannot read the server product and version (403: the credentials lack the monitor cluster privilege); sending plain JSON');
+          return { product: 'unknown', version: 'unknown', major: 0, clusterName: '' };
         }
         const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
         logger.warn({ node: config.elasticsearch.node.map(redactUrl), err: (err as Error).message, retryInMs: delay }, 'elasticsearch not reachable yet');

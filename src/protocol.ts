@@ -108,6 +108,12 @@ export interface BatchResult {
   stats: BatchStats;
 }
 
+/** Product and major version of the search engine; `unknown` when `GET /` was not allowed (403). */
+export interface ServerKind {
+  product: 'elasticsearch' | 'opensearch' | 'unknown';
+  major: number;
+}
+
 /** What every worker is started with (Piscina `workerData`). */
 export interface WorkerInit {
   elasticsearch: {
@@ -116,8 +122,8 @@ export interface WorkerInit {
     auth: { username?: string; password?: string; apiKey?: string; bearer?: string };
     tls: { ca: string | undefined; rejectUnauthorized: boolean };
     requestTimeoutMs: number;
-    /** Major version of the server, read at startup: picks the REST compatibility headers. */
-    serverMajor: number;
+    /** The search engine that answered `GET /` at startup: picks the media types (`compatHeaders`). */
+    server: ServerKind;
   };
   index: { name: string; timestampField: string; opType: 'index' | 'create'; idStrategy: string };
   inputFormat: 'json' | 'msgpack' | 'text';

@@ -41,7 +41,7 @@ export async function createBatchProcessor(
     deps.sink ??
     createBulkSink({
       client: createClient(init.elasticsearch, init.maxConcurrentBulks + 1),
-      headers: compatHeaders(init.elasticsearch.serverMajor),
+      headers: compatHeaders(init.elasticsearch.server),
       opType: op,
       versioned,
       bulkMaxBytes: init.bulkMaxBytes,

@@ -3,8 +3,11 @@ import type { RetryClass } from '../../src/protocol.js';
 import type { OpType } from './encoder.js';
 
 /**
- * What to do with each failure, decided by HTTP status and Elasticsearch `error.type`, never by
- * message text. Pure functions: the sink applies them, tests call them directly.
+ * What to do with each failure, decided by HTTP status and `error.type`, never by message text. The
+ * types are the same on Elasticsearch 7.x to 9.x and OpenSearch 2.x except where noted (a document
+ * that does not fit its mapping: `mapper_parsing_exception` on 7.x and OpenSearch,
+ * `document_parsing_exception` on 8.x and 9.x; both are a 400, rejected). Pure functions: the sink
+ * applies them, tests call them directly.
  */
 export type ItemVerdict = 'ok' | 'retry' | 'halt' | 'reject';
 
@@ -14,6 +17,14 @@ export type ItemVerdict = 'ok' | 'retry' | 'halt' | 'reject';
  * halt the pipeline until an operator fixes them; they never drop or dead-letter a record.
  */
 const HALT_TYPES = new Set(['cluster_block_exception', 'index_not_found_exception', 'security_exception', 'index_closed_exception']);
+
+/**
+ * A full write queue, by product: Elasticsearch says `es_rejected_execution_exception`, OpenSearch
+ * `rejected_execution_exception`. Both answer 429; the type keeps an overload an overload when a
+ * proxy or a wrapping error changed the status.
+ */
+const REJECTED_TYPES = new Set(['es_rejected_execution_exception', 'rejected_execution_exception']);
+const isRejection = (errorType: string | undefined): boolean => errorType !== undefined && REJECTED_TYPES.has(errorType);
 
 /**
  * `versioned`: the write carried an external version (the Kafka offset, for `key`/`field:` ids). Its
@@ -29,7 +40,7 @@ export function classifyItem(status: number, errorType: string | undefined, opTy
   // Halting here would stop every partition for nothing.
   if (status === 404 && opType === 'delete' && (errorType === undefined || errorType === 'index_not_found_exception')) return 'ok';
   if (status === 401 || status === 403 || (errorType !== undefined && HALT_TYPES.has(errorType))) return 'halt';
-  if (status === 429 || errorType === 'es_rejected_execution_exception') return 'retry';
+  if (status === 429 || isRejection(errorType)) return 'retry';
   if (status >= 500) return 'retry';
   return 'reject';
 }
@@ -67,7 +78,7 @@ export function classifyRequestError(err: unknown): RequestFailure {
     const reason = body?.error?.reason ?? err.message;
     if (status === 413) return { retry: true, halt: false, split: true, status, reason: 'request body too large', cls: 'too_large' };
     const halt = status === 401 || status === 403 || (errorType !== undefined && HALT_TYPES.has(errorType));
-    const cls: RetryClass = halt ? 'halted' : status === 429 || errorType === 'es_rejected_execution_exception' ? 'overload' : status >= 500 ? 'server_error' : 'other';
+    const cls: RetryClass = halt ? 'halted' : status === 429 || isRejection(errorType) ? 'overload' : status >= 500 ? 'server_error' : 'other';
     const out: RequestFailure = { retry: halt || status !== 400, halt, split: false, status, reason, cls };
     if (errorType !== undefined) out.errorType = errorType;
     return out;

@@ -15,7 +15,7 @@ const logger = pino({ level: 'silent' });
 
 function init(over: Partial<Omit<WorkerInit, 'index'>> & { index?: Partial<WorkerInit['index']> } = {}): WorkerInit {
   return {
-    elasticsearch: { node: ['http://127.0.0.1:1'], cloudId: undefined, auth: {}, tls: { ca: undefined, rejectUnauthorized: true }, requestTimeoutMs: 1000, serverMajor: 8 },
+    elasticsearch: { node: ['http://127.0.0.1:1'], cloudId: undefined, auth: {}, tls: { ca: undefined, rejectUnauthorized: true }, requestTimeoutMs: 1000, server: { product: 'elasticsearch', major: 8 } },
     inputFormat: 'json',
     invalidUtf8: 'fail',
     transform: 'none',

@@ -30,6 +30,33 @@ describe('retry policy', () => {
     expect(classifyItem(429, 'es_rejected_execution_exception', 'index', true)).to.equal('retry');
   });
 
+  // The names each target answers with (checked on the real nodes by test/support/search-server.ts).
+  const targets = [
+    { name: 'Elasticsearch 7.17', parse: 'mapper_parsing_exception', rejected: 'es_rejected_execution_exception' },
+    { name: 'Elasticsearch 8.x', parse: 'document_parsing_exception', rejected: 'es_rejected_execution_exception' },
+    { name: 'Elasticsearch 9.x', parse: 'document_parsing_exception', rejected: 'es_rejected_execution_exception' },
+    { name: 'OpenSearch 2.19', parse: 'mapper_parsing_exception', rejected: 'rejected_execution_exception' },
+  ];
+  for (const t of targets) {
+    it(`${t.name}: a mapping error is rejected, a full queue retried, a conflict done, a block halts`, () => {
+      expect(classifyItem(400, t.parse, 'index')).to.equal('reject');
+      expect(classifyItem(429, t.rejected, 'index')).to.equal('retry');
+      expect(classifyItem(409, 'version_conflict_engine_exception', 'index', true)).to.equal('ok');
+      expect(classifyItem(403, 'cluster_block_exception', 'index')).to.equal('halt', 'index.blocks.write');
+      expect(classifyItem(429, 'cluster_block_exception', 'index')).to.equal('halt', 'read_only_allow_delete');
+    });
+  }
+
+  it("OpenSearch's rejected_execution_exception is an overload like Elasticsearch's, whatever the status", () => {
+    const response = (statusCode: number, type: string) =>
+      new errors.ResponseError({ statusCode, body: { error: { type, reason: `${type} happened` } }, headers: {}, warnings: null, meta: {} as never });
+    expect(classifyItem(400, 'rejected_execution_exception', 'index')).to.equal('retry');
+    expect(classifyItem(400, 'es_rejected_execution_exception', 'index')).to.equal('retry');
+    expect(classifyRequestError(response(500, 'rejected_execution_exception'))).to.deep.include({ retry: true, halt: false, cls: 'overload' });
+    expect(classifyRequestError(response(500, 'es_rejected_execution_exception'))).to.deep.include({ retry: true, halt: false, cls: 'overload' });
+    expect(classifyRequestError(response(429, 'rejected_execution_exception'))).to.deep.include({ retry: true, halt: false, cls: 'overload' });
+  });
+
   it('retries overload, outages, timeouts and lost connections; splits on 413', () => {
     const response = (statusCode: number, type?: string) =>
       new errors.ResponseError({ statusCode, body: type ? { error: { type, reason: `${type} happened` } } : undefined, headers: {}, warnings: null, meta: {} as never });
