@@ -30,7 +30,7 @@ describe('ingester: every record exactly once, offsets committed to the end', fu
   it('SIGKILL midway, then a restart → still exactly N documents, no partition has a gap', async () => {
     const topic = unique('it-kill');
     const group = unique('g');
-    const N = 150_000;
+    const N = 60_000;
     const ends = await seedTopic(topic, 4, N);
     const config = testConfig(topic, group, { pipeline: { workers: 1, batchDocs: 500, maxInFlightBulks: 2 } });
 
@@ -49,7 +49,7 @@ describe('ingester: every record exactly once, offsets committed to the end', fu
   it('two processes in one group, one stopped with SIGTERM midway → exactly N documents', async () => {
     const topic = unique('it-group');
     const group = unique('g');
-    const N = 120_000;
+    const N = 60_000;
     const ends = await seedTopic(topic, 6, N);
     const config = testConfig(topic, group, { pipeline: { workers: 1, batchDocs: 500, maxInFlightBulks: 2 } });
 
