@@ -57,7 +57,13 @@ export const schema: Group = {
         },
         groupInstanceId: {
           kind: 'string',
-          doc: 'Static membership id (`group.instance.id`): a restart within the session timeout keeps its partitions.',
+          doc: 'Static membership id (`group.instance.id`): a restart within the session timeout keeps its partitions. Under `kafka.groupProtocol` consumer the session timeout is the broker\'s `group.consumer.session.timeout.ms`, and a member joining with an id still in use is refused (the classic protocol fences the older member instead).',
+        },
+        groupProtocol: {
+          kind: 'string',
+          doc: 'Consumer group protocol. `classic`: the members assign the partitions among themselves (Sluice sets librdkafka\'s cooperative-sticky assignor). `consumer`: the protocol of KIP-848, for Kafka 4.0 or later: the broker assigns the partitions (its assignor can be chosen with `group.remote.assignor` in `kafka.rdkafka`: `uniform` or `range`) and sets the session timeout and heartbeat interval (broker settings `group.consumer.session.timeout.ms` and `group.consumer.heartbeat.interval.ms`), so `session.timeout.ms`, `heartbeat.interval.ms`, `partition.assignment.strategy` and `group.protocol.type` are refused in `kafka.rdkafka`. Under both, a rebalance moves only the partitions that change owner, and a revoked partition finishes its batches and commits before it is released.',
+          defaultDoc: '`classic`, or `group.protocol` given in `kafka.rdkafka`',
+          enum: ['classic', 'consumer'],
         },
         revokeTimeoutMs: {
           kind: 'int',
@@ -341,6 +347,7 @@ export interface SluiceConfig {
     topics: string[];
     startFrom: 'earliest' | 'latest';
     groupInstanceId: string | undefined;
+    groupProtocol: 'classic' | 'consumer';
     revokeTimeoutMs: number;
     tls: { enabled: boolean; ca?: string; cert?: string; key?: string; keyPassword?: string; rejectUnauthorized: boolean };
     sasl: {

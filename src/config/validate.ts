@@ -24,6 +24,7 @@ export function validateConfig(raw: unknown): SluiceConfig {
     const fallback = config.errors.dlqTopic ? 'dlq' : 'fail';
     config.errors.onMalformed ??= fallback;
     config.errors.onRejected ??= fallback;
+    resolveGroupProtocol(config.kafka, errors);
     crossCheck(config, errors);
   }
   if (errors.length > 0) throw new ConfigErrors(errors);
@@ -208,6 +209,47 @@ function checkKafkaSecurity(kafka: SluiceConfig['kafka'], errors: ConfigError[])
       for (const key of ['username', 'password'] as const) {
         if (sasl[key] === undefined) errors.push(new ConfigError(`kafka.sasl.${key}`, `is required with kafka.sasl.mechanism ${sasl.mechanism}`));
       }
+  }
+}
+
+/**
+ * librdkafka properties the `consumer` group protocol refuses (rdkafka_conf.c): the broker owns the
+ * assignment, the session timeout and the heartbeat interval of such a group.
+ */
+const CLASSIC_ONLY: Readonly<Record<string, string>> = {
+  'partition.assignment.strategy': 'the broker assigns the partitions; choose its assignor with group.remote.assignor (uniform or range)',
+  'session.timeout.ms': 'the broker sets the session timeout (its group.consumer.session.timeout.ms)',
+  'heartbeat.interval.ms': 'the broker sets the heartbeat interval (its group.consumer.heartbeat.interval.ms)',
+  'group.protocol.type': 'it belongs to the classic protocol',
+};
+
+/**
+ * `kafka.groupProtocol`, or librdkafka's `group.protocol` given through `kafka.rdkafka` (taken out of
+ * it, so one setting decides the properties Sluice sets), and the properties that protocol refuses.
+ */
+function resolveGroupProtocol(kafka: SluiceConfig['kafka'], errors: ConfigError[]): void {
+  const { 'group.protocol': given, ...rdkafka } = kafka.rdkafka;
+  if (given !== undefined) {
+    kafka.rdkafka = rdkafka;
+    if (given !== 'classic' && given !== 'consumer') {
+      errors.push(new ConfigError('kafka.rdkafka.group.protocol', `must be classic or consumer (got ${JSON.stringify(given)}); kafka.groupProtocol is the option for it`));
+      return;
+    }
+    if (kafka.groupProtocol !== undefined && kafka.groupProtocol !== given) {
+      errors.push(new ConfigError('kafka.rdkafka.group.protocol', `is ${given}, but kafka.groupProtocol is ${kafka.groupProtocol}; set only kafka.groupProtocol`));
+      return;
+    }
+    kafka.groupProtocol = given;
+  }
+  kafka.groupProtocol ??= 'classic';
+  for (const key of Object.keys(rdkafka)) {
+    const why = CLASSIC_ONLY[key];
+    if (kafka.groupProtocol === 'consumer' && why !== undefined) {
+      errors.push(new ConfigError(`kafka.rdkafka.${key}`, `is not supported with kafka.groupProtocol consumer: ${why}`));
+    }
+    if (kafka.groupProtocol === 'classic' && key === 'group.remote.assignor') {
+      errors.push(new ConfigError('kafka.rdkafka.group.remote.assignor', 'names the broker\'s assignor of the consumer protocol, but kafka.groupProtocol is classic'));
+    }
   }
 }
 

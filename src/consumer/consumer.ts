@@ -1,4 +1,4 @@
-import rdkafka, { type KafkaConsumer, type LibrdKafkaError, type Message, type TopicPartition, type TopicPartitionOffset } from 'node-rdkafka';
+import rdkafka, { type ConsumerGlobalConfig, type KafkaConsumer, type LibrdKafkaError, type Message, type TopicPartition, type TopicPartitionOffset } from 'node-rdkafka';
 import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.js';
 import { KafkaError } from '../errors.js';
@@ -49,8 +49,36 @@ export interface ConsumerTuning {
 }
 
 /**
+ * librdkafka's global properties for the run's consumer (callbacks aside). Under the classic group
+ * protocol the members assign partitions, with the cooperative-sticky assignor so a rebalance moves
+ * only the partitions that change owner. Under `consumer` (KIP-848) the broker assigns them, always
+ * incrementally, and librdkafka refuses any client-side assignor setting.
+ */
+export function consumerProperties(config: SluiceConfig, tuning: ConsumerTuning): ConsumerGlobalConfig {
+  return {
+    'client.id': 'sluice',
+    'metadata.broker.list': config.kafka.brokers.join(','),
+    'group.id': config.kafka.groupId,
+    ...(config.kafka.groupInstanceId ? { 'group.instance.id': config.kafka.groupInstanceId } : {}),
+    ...(config.kafka.groupProtocol === 'consumer' ? { 'group.protocol': 'consumer' } : { 'partition.assignment.strategy': 'cooperative-sticky' }),
+    'enable.auto.commit': true,
+    'auto.commit.interval.ms': 1000,
+    'enable.auto.offset.store': false,
+    'statistics.interval.ms': tuning.statsIntervalMs,
+    'queued.max.messages.kbytes': tuning.queuedMaxKbytes,
+    // One fetch response at most the size of the prefetch queue (librdkafka keeps the first
+    // message of a larger one deliverable), within librdkafka's 1 MiB to 50 MiB range.
+    'fetch.max.bytes': Math.max(1 << 20, Math.min(50 << 20, tuning.queuedMaxKbytes * 1024)),
+    'fetch.queue.backoff.ms': 50,
+    'socket.keepalive.enable': true,
+    ...securityProperties(config.kafka),
+    ...config.kafka.rdkafka,
+  };
+}
+
+/**
  * The librdkafka consumer on the main thread: `consume(n)` batch mode with exactly one call
- * outstanding, cooperative-sticky rebalancing through our own rebalance callback, offsets stored
+ * outstanding, incremental rebalancing through our own rebalance callback, offsets stored
  * explicitly (`enable.auto.offset.store=false`) and committed by librdkafka's background
  * auto-commit. The loop keeps polling while partitions are paused, revoked or draining: that serves
  * rebalance and commit callbacks and keeps the member within `max.poll.interval.ms`.
@@ -59,24 +87,8 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
   let rebalancing: Promise<void> = Promise.resolve();
   const consumer: KafkaConsumer = new rdkafka.KafkaConsumer(
     {
-      'client.id': 'sluice',
-      'metadata.broker.list': config.kafka.brokers.join(','),
-      'group.id': config.kafka.groupId,
-      ...(config.kafka.groupInstanceId ? { 'group.instance.id': config.kafka.groupInstanceId } : {}),
-      'partition.assignment.strategy': 'cooperative-sticky',
-      'enable.auto.commit': true,
-      'auto.commit.interval.ms': 1000,
-      'enable.auto.offset.store': false,
-      'statistics.interval.ms': tuning.statsIntervalMs,
-      'queued.max.messages.kbytes': tuning.queuedMaxKbytes,
-      // One fetch response at most the size of the prefetch queue (librdkafka keeps the first
-      // message of a larger one deliverable), within librdkafka's 1 MiB to 50 MiB range.
-      'fetch.max.bytes': Math.max(1 << 20, Math.min(50 << 20, tuning.queuedMaxKbytes * 1024)),
-      'fetch.queue.backoff.ms': 50,
-      'socket.keepalive.enable': true,
+      ...consumerProperties(config, tuning),
       offset_commit_cb: true,
-      ...securityProperties(config.kafka),
-      ...config.kafka.rdkafka,
       rebalance_cb: function (this: KafkaConsumer, err: LibrdKafkaError, assignment: TopicPartition[]) {
         // Runs on the main thread after librdkafka queued the event; librdkafka waits for the
         // (incremental) assign/unassign call, so the revoke may finish its work asynchronously.
@@ -88,6 +100,8 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
   consumer.setDefaultConsumeTimeout(tuning.consumeTimeoutMs);
 
   async function onRebalance(err: LibrdKafkaError, tps: TopicPartition[]): Promise<void> {
+    // COOPERATIVE under the classic protocol with the cooperative-sticky assignor, and always under
+    // the consumer protocol (incremental only); an eager assignor set through kafka.rdkafka is not.
     const cooperative = consumer.rebalanceProtocol() === 'COOPERATIVE';
     const list = tps.map(({ topic, partition }) => ({ topic, partition }));
     if (err.code === CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {

@@ -6,35 +6,7 @@ import { countPartition, seedTopic, waitIndexedAbove } from '../support/data.js'
 import { localServers, services } from '../support/services.js';
 import { startEsGate, type EsGate } from '../support/es-gate.js';
 import { sample, scrape } from '../support/metrics.js';
-import { expectCleanExit, groupChanges, reportScenario, runToEnd, startSluice, statusPort, testConfig, type SluiceProcess } from '../support/sluice.js';
-
-/**
- * Commits that a member made of a partition after another member had been assigned it: the stale
- * commits that could move a new owner's offsets. (A member's own revoke and unassign commit its
- * stored offsets before the partition can go to anyone else, so those are fine.)
- */
-function ownershipViolations(members: SluiceProcess[]): string[] {
-  type Event = { time: number; member: number; msg: string; tps: string[] };
-  const events: Event[] = [];
-  members.forEach((m, member) => {
-    for (const line of m.output().split('\n')) {
-      if (!line.startsWith('{')) continue;
-      const e = JSON.parse(line) as { time: number; msg?: string; partitions?: string[]; offsets?: string[] };
-      if (e.msg === 'partitions assigned') events.push({ time: e.time, member, msg: 'assigned', tps: e.partitions ?? [] });
-      if (e.msg === 'offsets committed') events.push({ time: e.time, member, msg: 'committed', tps: (e.offsets ?? []).map((o) => o.slice(0, o.lastIndexOf('@'))) });
-    }
-  });
-  events.sort((a, b) => a.time - b.time);
-  const owner = new Map<string, number>();
-  const violations: string[] = [];
-  for (const e of events) {
-    for (const tp of e.tps) {
-      if (e.msg === 'assigned') owner.set(tp, e.member);
-      else if (owner.get(tp) !== e.member) violations.push(`member ${e.member} committed ${tp} at ${e.time}, owned by member ${owner.get(tp)}`);
-    }
-  }
-  return violations;
-}
+import { expectCleanExit, groupChanges, ownershipViolations, reportScenario, runToEnd, startSluice, statusPort, testConfig, type SluiceProcess } from '../support/sluice.js';
 
 describe('faults: Kafka, signals and rebalances', function () {
   this.timeout(600_000);

@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import rdkafka from 'node-rdkafka';
 import * as tools from '../../bench/kafka-tools.js';
@@ -75,4 +76,21 @@ export function deleteRecordsBefore(topic: string, partition: number, offset: nu
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return Number(out.trim());
+}
+
+/** A consumer group as the broker sees it: the protocol it runs under and each member's partitions. */
+export interface GroupDescription {
+  type: string;
+  state: string;
+  members: string[][];
+}
+
+/**
+ * Describes the group with the Admin API (test/services/kafka/KafkaDescribeGroup.java); asynchronous,
+ * since the JVM takes seconds and members in this process must keep polling meanwhile.
+ */
+export async function describeGroup(groupId: string): Promise<GroupDescription> {
+  const dir = fileURLToPath(new URL('../../../test/services/kafka/', import.meta.url));
+  const { stdout } = await promisify(execFile)('java', ['-Xmx128m', '-cp', `${dir}target/lib/*`, `${dir}KafkaDescribeGroup.java`, KAFKA_BROKERS, groupId], { encoding: 'utf8' });
+  return JSON.parse(stdout) as GroupDescription;
 }

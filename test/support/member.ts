@@ -1,11 +1,12 @@
-import rdkafka, { type KafkaConsumer, type TopicPartition } from 'node-rdkafka';
+import rdkafka, { type ConsumerGlobalConfig, type KafkaConsumer, type TopicPartition } from 'node-rdkafka';
 import { KAFKA_BROKERS, waitFor } from './env.js';
 
 /**
  * A second member of a consumer group that takes partitions and does nothing with them: it never
  * fetches (its partitions stay paused) and never commits. Joining makes the group move some
- * partitions to it (cooperative-sticky, like Sluice); leaving gives them back. Tests use it to
- * revoke and re-assign a Sluice member's partitions at a moment they choose.
+ * partitions to it (cooperative-sticky, like Sluice, or the broker's assignor under the `consumer`
+ * protocol: give the group's protocol); leaving gives them back. Tests use it to revoke and
+ * re-assign a Sluice member's partitions at a moment they choose.
  */
 export interface IdleMember {
   /** Partitions currently assigned to it. */
@@ -13,16 +14,19 @@ export interface IdleMember {
   leave(): Promise<void>;
 }
 
-export async function joinIdleMember(groupId: string, topic: string): Promise<IdleMember> {
+export async function joinIdleMember(groupId: string, topic: string, groupProtocol: 'classic' | 'consumer' = 'classic'): Promise<IdleMember> {
   let assignment: TopicPartition[] = [];
+  // The consumer protocol refuses the client-side assignor and session settings: the broker owns them.
+  const protocol: ConsumerGlobalConfig =
+    groupProtocol === 'consumer'
+      ? { 'group.protocol': 'consumer' }
+      : { 'partition.assignment.strategy': 'cooperative-sticky', 'session.timeout.ms': 10_000, 'heartbeat.interval.ms': 1_000 };
   const consumer: KafkaConsumer = new rdkafka.KafkaConsumer(
     {
       'metadata.broker.list': KAFKA_BROKERS,
       'group.id': groupId,
-      'partition.assignment.strategy': 'cooperative-sticky',
+      ...protocol,
       'enable.auto.commit': false,
-      'session.timeout.ms': 10_000,
-      'heartbeat.interval.ms': 1_000,
       rebalance_cb(this: KafkaConsumer, err: { code: number }, tps: TopicPartition[]) {
         if (err.code === rdkafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
           this.incrementalAssign(tps);

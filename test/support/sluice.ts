@@ -109,6 +109,34 @@ export function groupChanges(p: SluiceProcess): { assigned: number; revoked: num
   return changes;
 }
 
+/**
+ * Commits that a member made of a partition after another member had been assigned it: the stale
+ * commits that could move a new owner's offsets. (A member's own revoke and unassign commit its
+ * stored offsets before the partition can go to anyone else, so those are fine.)
+ */
+export function ownershipViolations(members: SluiceProcess[]): string[] {
+  type Event = { time: number; member: number; msg: string; tps: string[] };
+  const events: Event[] = [];
+  members.forEach((m, member) => {
+    for (const line of m.output().split('\n')) {
+      if (!line.startsWith('{')) continue;
+      const e = JSON.parse(line) as { time: number; msg?: string; partitions?: string[]; offsets?: string[] };
+      if (e.msg === 'partitions assigned') events.push({ time: e.time, member, msg: 'assigned', tps: e.partitions ?? [] });
+      if (e.msg === 'offsets committed') events.push({ time: e.time, member, msg: 'committed', tps: (e.offsets ?? []).map((o) => o.slice(0, o.lastIndexOf('@'))) });
+    }
+  });
+  events.sort((a, b) => a.time - b.time);
+  const owner = new Map<string, number>();
+  const violations: string[] = [];
+  for (const e of events) {
+    for (const tp of e.tps) {
+      if (e.msg === 'assigned') owner.set(tp, e.member);
+      else if (owner.get(tp) !== e.member) violations.push(`member ${e.member} committed ${tp} at ${e.time}, owned by member ${owner.get(tp)}`);
+    }
+  }
+  return violations;
+}
+
 /** The exit code, or 137 after killing a process still running at the deadline. */
 export async function exitWithin(p: SluiceProcess, timeoutMs: number): Promise<number> {
   const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);

@@ -106,6 +106,55 @@ describe('configuration', () => {
     ]);
   });
 
+  describe('kafka.groupProtocol', () => {
+    const kafka = (over: Record<string, unknown>) => ({ ...minimal, kafka: { ...minimal.kafka, ...over } });
+
+    it('classic by default, or consumer; nothing else', () => {
+      expect(validateConfig(minimal).kafka.groupProtocol).to.equal('classic');
+      expect(validateConfig(kafka({ groupProtocol: 'consumer' })).kafka.groupProtocol).to.equal('consumer');
+      expect(messages(() => validateConfig(kafka({ groupProtocol: 'next' })))).to.deep.equal(['kafka.groupProtocol must be one of classic, consumer (got "next")']);
+    });
+
+    it('takes group.protocol given through kafka.rdkafka, out of the librdkafka properties', () => {
+      const c = validateConfig(kafka({ rdkafka: { 'group.protocol': 'consumer', 'fetch.min.bytes': 1 } }));
+      expect(c.kafka.groupProtocol).to.equal('consumer');
+      expect(c.kafka.rdkafka).to.deep.equal({ 'fetch.min.bytes': 1 });
+      expect(validateConfig(kafka({ groupProtocol: 'consumer', rdkafka: { 'group.protocol': 'consumer' } })).kafka.groupProtocol).to.equal('consumer');
+      expect(validateConfig(kafka({ rdkafka: { 'group.protocol': 'classic' } })).kafka.groupProtocol).to.equal('classic');
+    });
+
+    it('refuses a group.protocol in kafka.rdkafka that is unknown or contradicts kafka.groupProtocol', () => {
+      expect(messages(() => validateConfig(kafka({ rdkafka: { 'group.protocol': 'streams' } })))).to.deep.equal([
+        'kafka.rdkafka.group.protocol must be classic or consumer (got "streams"); kafka.groupProtocol is the option for it',
+      ]);
+      expect(messages(() => validateConfig(kafka({ groupProtocol: 'classic', rdkafka: { 'group.protocol': 'consumer' } })))).to.deep.equal([
+        'kafka.rdkafka.group.protocol is consumer, but kafka.groupProtocol is classic; set only kafka.groupProtocol',
+      ]);
+    });
+
+    it('consumer: refuses the properties the broker owns under it, naming the broker setting', () => {
+      const rdkafka = { 'session.timeout.ms': 10_000, 'heartbeat.interval.ms': 1_000, 'partition.assignment.strategy': 'range', 'group.protocol.type': 'consumer', 'group.remote.assignor': 'range' };
+      expect(messages(() => validateConfig(kafka({ groupProtocol: 'consumer', rdkafka })))).to.deep.equal([
+        'kafka.rdkafka.session.timeout.ms is not supported with kafka.groupProtocol consumer: the broker sets the session timeout (its group.consumer.session.timeout.ms)',
+        'kafka.rdkafka.heartbeat.interval.ms is not supported with kafka.groupProtocol consumer: the broker sets the heartbeat interval (its group.consumer.heartbeat.interval.ms)',
+        'kafka.rdkafka.partition.assignment.strategy is not supported with kafka.groupProtocol consumer: the broker assigns the partitions; choose its assignor with group.remote.assignor (uniform or range)',
+        'kafka.rdkafka.group.protocol.type is not supported with kafka.groupProtocol consumer: it belongs to the classic protocol',
+      ]);
+      // The same through kafka.rdkafka alone, as users first try it.
+      expect(messages(() => validateConfig(kafka({ rdkafka: { 'group.protocol': 'consumer', 'session.timeout.ms': 10_000 } })))).to.deep.equal([
+        'kafka.rdkafka.session.timeout.ms is not supported with kafka.groupProtocol consumer: the broker sets the session timeout (its group.consumer.session.timeout.ms)',
+      ]);
+    });
+
+    it('classic: keeps its client-side settings and refuses the consumer protocol\'s broker assignor', () => {
+      const rdkafka = { 'session.timeout.ms': 10_000, 'heartbeat.interval.ms': 1_000 };
+      expect(validateConfig(kafka({ rdkafka })).kafka.rdkafka).to.deep.equal(rdkafka);
+      expect(messages(() => validateConfig(kafka({ rdkafka: { 'group.remote.assignor': 'uniform' } })))).to.deep.equal([
+        "kafka.rdkafka.group.remote.assignor names the broker's assignor of the consumer protocol, but kafka.groupProtocol is classic",
+      ]);
+    });
+  });
+
   it('pipeline.taskTimeoutMs: 30 s by default, a duration, at least 100 ms', () => {
     expect(validateConfig(minimal).pipeline.taskTimeoutMs).to.equal(30_000);
     expect(validateConfig({ ...minimal, pipeline: { taskTimeoutMs: '2s' } }).pipeline.taskTimeoutMs).to.equal(2000);
