@@ -5,11 +5,13 @@
 export const RUNNER_NAMES = [
   'sluice',
   'sluice-autoid',
+  'sluice-gzip',
   'kafkajs-helpers-bulk',
   'naive-await',
   'es-ceiling',
   'kafka-ceiling',
   'sluice-null',
+  'sluice-null-gzip',
   'kafkajs-helpers-bulk-null',
 ] as const;
 

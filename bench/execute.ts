@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { processCpuSeconds, processMemory, reapedChildrenCpuSeconds } from './measure.js';
+import { processCpuSeconds, processMemory, processWrittenBytes, reapedChildrenCpuSeconds } from './measure.js';
 import type { Progress } from './progress.js';
 import type { RunnerMessage } from './runners/protocol.js';
 
@@ -34,6 +34,8 @@ export interface Execution {
   /** RSS when a quarter of the documents were counted, and when the last were: flat means bounded. */
   rssAtQuarterBytes: number | undefined;
   rssAtEndBytes: number | undefined;
+  /** Bytes the runner process wrote (see measure.ts), at the last sample before it exited. */
+  writtenBytes: number;
   counted: number;
   /** From the first sample that saw documents to the sample that saw the final count. */
   window: { seconds: number; docs: number } | undefined;
@@ -66,6 +68,7 @@ export async function execute(o: ExecuteOptions): Promise<Execution> {
     peakRssBytes: 0,
     rssAtQuarterBytes: undefined,
     rssAtEndBytes: undefined,
+    writtenBytes: 0,
     counted: 0,
     window: undefined,
     startupSeconds: undefined,
@@ -100,6 +103,7 @@ export async function execute(o: ExecuteOptions): Promise<Execution> {
     sampling = true;
     try {
       const mem = processMemory(pid);
+      result.writtenBytes = Math.max(result.writtenBytes, processWrittenBytes(pid) ?? 0);
       const count = o.counter ? await o.counter() : ipcCount;
       const t = performance.now();
       if (mem) {

@@ -15,6 +15,9 @@ export interface RunnerFigures {
   peakRssMB: number;
   rssAtQuarterMB: number | undefined;
   rssAtEndMB: number | undefined;
+  /** Bytes the runner wrote (its `_bulk` bodies as sent, plus logs) per document counted. */
+  sentBytesPerDoc: number | undefined;
+  sentMB: number;
   latency: { p50: number; p99: number; samples: number } | undefined;
   correct: boolean;
   check: string;
@@ -45,6 +48,8 @@ export function figuresOf(def: RunnerDef, data: DataSet, run: Execution, check: 
     peakRssMB: run.peakRssBytes / 2 ** 20,
     rssAtQuarterMB: run.rssAtQuarterBytes === undefined ? undefined : run.rssAtQuarterBytes / 2 ** 20,
     rssAtEndMB: run.rssAtEndBytes === undefined ? undefined : run.rssAtEndBytes / 2 ** 20,
+    sentBytesPerDoc: run.counted > 0 && run.writtenBytes > 0 ? run.writtenBytes / run.counted : undefined,
+    sentMB: run.writtenBytes / MB,
     latency,
     correct: check.correct,
     check: check.detail,

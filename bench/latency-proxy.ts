@@ -1,7 +1,7 @@
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BulkObserver, countDocs } from './bulk-observer.js';
-import { closeServer, readBody } from './http-util.js';
+import { closeServer, decodedBody, readBody } from './http-util.js';
 
 /**
  * A pass-through HTTP proxy in front of Elasticsearch, used only in the latency phase: it forwards
@@ -24,7 +24,10 @@ export async function startLatencyProxy(upstream: string): Promise<{ url: string
           up.on('end', () => {
             res.writeHead(up.statusCode ?? 502, up.headers);
             res.end(Buffer.concat(chunks));
-            if (req.method === 'POST' && up.statusCode === 200 && (req.url ?? '').split('?')[0]?.endsWith('/_bulk')) observer.acknowledged(body, countDocs(body));
+            if (req.method === 'POST' && up.statusCode === 200 && (req.url ?? '').split('?')[0]?.endsWith('/_bulk')) {
+              const ndjson = decodedBody(req, body);
+              observer.acknowledged(ndjson, countDocs(ndjson));
+            }
           });
         },
       );

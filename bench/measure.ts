@@ -45,6 +45,20 @@ export function processMemory(pid: number): { rss: number; peak: number } | unde
   return rss === undefined || peak === undefined ? undefined : { rss, peak };
 }
 
+/**
+ * Bytes a live process has written so far (`wchar` of /proc/<pid>/io): counted by write() and
+ * writev(), which Node's sockets and stdout use, so it is the runner's HTTP requests (`_bulk`
+ * bodies, as on the wire) plus its log output. librdkafka sends with sendmsg(), which is not counted.
+ */
+export function processWrittenBytes(pid: number): number | undefined {
+  try {
+    const m = /^wchar:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Fields of a /proc stat line after the command name (which may hold spaces): index 0 is `state`. */
 function statFields(path: string): string[] {
   const line = readFileSync(path, 'utf8');

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BulkObserver, countDocs } from './bulk-observer.js';
-import { closeServer, readBody } from './http-util.js';
+import { closeServer, decodedBody, readBody } from './http-util.js';
 
 /**
  * An Elasticsearch stand-in that answers `_bulk` correctly — one `201 created` item per action —
@@ -22,7 +22,7 @@ const ROOT = { name: 'null-sink', cluster_name: 'null-sink', version: { number: 
 
 async function handle(req: IncomingMessage, res: ServerResponse, observer: BulkObserver): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
-  const body = await readBody(req);
+  const body = decodedBody(req, await readBody(req));
   if (req.method === 'POST' && (path === '/_bulk' || path.endsWith('/_bulk'))) {
     const items = bulkItems(body);
     const text = `{"took":0,"errors":false,"items":[${items.join(',')}]}`;

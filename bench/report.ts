@@ -27,12 +27,12 @@ const ratio = (a: number | undefined, b: number | undefined): string => (a === u
 
 export function markdownTable(result: BenchResult): string {
   const head =
-    '| runner | docs/s | MB/s | CPU s / M docs | peak RSS MB | RSS at ¼ → end MB | p50 ms | p99 ms | correct | Sluice ÷ this, docs/s | Sluice ÷ this, CPU/M docs |\n' +
-    '|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|';
+    '| runner | docs/s | MB/s | CPU s / M docs | sent B / doc | peak RSS MB | RSS at ¼ → end MB | p50 ms | p99 ms | correct | Sluice ÷ this, docs/s | Sluice ÷ this, CPU/M docs |\n' +
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|';
   const rows = result.runners.map((r) => {
     const ref = referenceFor(r, result.runners);
     const name = r.capped ? `${r.name} (capped)` : r.name;
-    return `| ${name} | ${n0(r.docsPerSecond)} | ${n1(r.mbPerSecond)} | ${n1(r.cpuSecondsPerMillionDocs)} | ${n0(r.peakRssMB)} | ${n0(r.rssAtQuarterMB)} → ${n0(r.rssAtEndMB)} | ${n0(r.latency?.p50)} | ${n0(r.latency?.p99)} | ${r.correct ? 'yes' : '**NO**'} | ${ratio(ref?.docsPerSecond, r.docsPerSecond)} | ${ratio(ref?.cpuSecondsPerMillionDocs, r.cpuSecondsPerMillionDocs)} |`;
+    return `| ${name} | ${n0(r.docsPerSecond)} | ${n1(r.mbPerSecond)} | ${n1(r.cpuSecondsPerMillionDocs)} | ${n0(r.sentBytesPerDoc)} | ${n0(r.peakRssMB)} | ${n0(r.rssAtQuarterMB)} → ${n0(r.rssAtEndMB)} | ${n0(r.latency?.p50)} | ${n0(r.latency?.p99)} | ${r.correct ? 'yes' : '**NO**'} | ${ratio(ref?.docsPerSecond, r.docsPerSecond)} | ${ratio(ref?.cpuSecondsPerMillionDocs, r.cpuSecondsPerMillionDocs)} |`;
   });
   return [head, ...rows].join('\n');
 }
@@ -60,6 +60,23 @@ function targets(runners: RunnerFigures[]): string[] {
   return lines;
 }
 
+/** What `elasticsearch.compression: gzip` costs and saves: each gzip runner against its plain twin. */
+function compression(runners: RunnerFigures[]): string[] {
+  const get = (name: string): RunnerFigures | undefined => runners.find((r) => r.name === name);
+  const lines: string[] = [];
+  for (const [off, on] of [
+    [get('sluice'), get('sluice-gzip')],
+    [get('sluice-null'), get('sluice-null-gzip')],
+  ] as const) {
+    if (off?.cpuSecondsPerMillionDocs === undefined || on?.cpuSecondsPerMillionDocs === undefined || off.sentBytesPerDoc === undefined || on.sentBytesPerDoc === undefined) continue;
+    lines.push(
+      `- elasticsearch.compression gzip (${on.name} vs ${off.name}): ${n0(on.sentBytesPerDoc)} B sent per doc instead of ${n0(off.sentBytesPerDoc)} (${((1 - on.sentBytesPerDoc / off.sentBytesPerDoc) * 100).toFixed(0)} % less), ` +
+        `CPU ${n1(on.cpuSecondsPerMillionDocs)} s / M docs instead of ${n1(off.cpuSecondsPerMillionDocs)} (${on.cpuSecondsPerMillionDocs >= off.cpuSecondsPerMillionDocs ? '+' : ''}${n1(on.cpuSecondsPerMillionDocs - off.cpuSecondsPerMillionDocs)} s), docs/s ${ratio(on.docsPerSecond, off.docsPerSecond)}`,
+    );
+  }
+  return lines;
+}
+
 export function markdownReport(result: BenchResult, chartFile: string): string {
   const { machine: m, config: c, data: d } = result;
   const notes = result.runners.flatMap((r) => r.notes.map((n) => `- ${r.name}: ${n}`));
@@ -82,7 +99,7 @@ ${markdownTable(result)}
 ## Targets
 
 ${targets(result.runners).join('\n') || '- (not every runner needed for the targets was run)'}
-
+${compression(result.runners).length > 0 ? `\n## Compression\n\n${compression(result.runners).join('\n')}\n` : ''}
 ## What each figure is
 
 - **docs/s**: documents acknowledged, counted from outside every 50 ms — Elasticsearch's
@@ -93,6 +110,9 @@ ${targets(result.runners).join('\n') || '- (not every runner needed for the targ
 - **CPU s / M docs**: user + system CPU of the runner's process, every thread (Sluice's workers
   included), from process start to exit — start-up and shutdown included — per million documents.
   es-ceiling counts from after its bodies were built. Elasticsearch's and Kafka's CPU are not in it.
+- **sent B / doc**: bytes the runner process wrote (\`wchar\` of /proc/<pid>/io: write() and writev(),
+  which carry its HTTP requests — \`_bulk\` bodies as sent, compressed or not — and its log output;
+  librdkafka's sendmsg() to Kafka is not in it), per document counted.
 - **peak RSS**: VmHWM of the runner process. **RSS at ¼ → end**: RSS when a quarter of the documents
   were acknowledged, and at the last sample before exit; equal numbers mean memory stays flat while
   the backlog drains.

@@ -27,7 +27,8 @@ const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 const script = (file: string): string => fileURLToPath(new URL(`./${file}.js`, import.meta.url));
 
 /** Sluice as a user runs it: the CLI with its defaults, the apm-log transform, a config file. */
-function sluice(name: RunnerName, what: string, sink: Sink, idStrategy?: 'none'): RunnerDef {
+function sluice(name: RunnerName, what: string, sink: Sink, options: { idStrategy?: 'none'; compression?: 'gzip' } = {}): RunnerDef {
+  const { idStrategy, compression } = options;
   return {
     name,
     what,
@@ -38,7 +39,7 @@ function sluice(name: RunnerName, what: string, sink: Sink, idStrategy?: 'none')
       const file = join(workDir, `${spec.groupId}.json`);
       const config = {
         kafka: { brokers: spec.brokers, groupId: spec.groupId, topics: [spec.topic] },
-        elasticsearch: { node: spec.esNode },
+        elasticsearch: { node: spec.esNode, ...(compression ? { compression } : {}) },
         index: { name: spec.index, ...(idStrategy ? { idStrategy } : {}) },
         transform: 'apm-log',
       };
@@ -54,7 +55,8 @@ function program(name: RunnerName, file: string, what: string, sink: Sink, optio
 
 export const RUNNERS: Readonly<Record<RunnerName, RunnerDef>> = {
   sluice: sluice('sluice', 'Sluice, default configuration (ids `<topic>-<partition>-<offset>`), transform apm-log', 'es'),
-  'sluice-autoid': sluice('sluice-autoid', 'Sluice with index.idStrategy: none (Elasticsearch ids)', 'es', 'none'),
+  'sluice-autoid': sluice('sluice-autoid', 'Sluice with index.idStrategy: none (Elasticsearch ids)', 'es', { idStrategy: 'none' }),
+  'sluice-gzip': sluice('sluice-gzip', 'Sluice with elasticsearch.compression: gzip (bodies gzipped in the workers)', 'es', { compression: 'gzip' }),
   'kafkajs-helpers-bulk': program('kafkajs-helpers-bulk', 'kafkajs-helpers-bulk', 'KafkaJS eachBatch (partitionsConsumedConcurrently = partitions) + client.helpers.bulk, commit after each flush', 'es', {
     latency: true,
   }),
@@ -65,5 +67,6 @@ export const RUNNERS: Readonly<Record<RunnerName, RunnerDef>> = {
   'es-ceiling': program('es-ceiling', 'es-ceiling', 'pre-built NDJSON bodies sent straight to _bulk at the best concurrency of 1/2/4/8', 'es', { latency: false }),
   'kafka-ceiling': program('kafka-ceiling', 'kafka-ceiling', 'node-rdkafka consume(n) of the topic, nothing else', 'none', { latency: false }),
   'sluice-null': sluice('sluice-null', 'Sluice, default configuration, against the null sink', 'null'),
+  'sluice-null-gzip': sluice('sluice-null-gzip', 'Sluice with elasticsearch.compression: gzip, against the null sink', 'null', { compression: 'gzip' }),
   'kafkajs-helpers-bulk-null': program('kafkajs-helpers-bulk-null', 'kafkajs-helpers-bulk', 'kafkajs-helpers-bulk against the null sink', 'null', { latency: true }),
 };
