@@ -34,7 +34,10 @@ export class ConfigErrors extends SluiceError {
   }
 }
 
-/** The Elasticsearch server is of a version Sluice does not speak to. */
+/**
+ * What answers at `elasticsearch.node` is a version Sluice does not speak to (Elasticsearch 6, OpenSearch
+ * 1.x), or not Elasticsearch or OpenSearch at all. The message names what answered; the run ends.
+ */
 export class UnsupportedServerError extends SluiceError {
   override readonly code = 'SLUICE_ES_UNSUPPORTED';
 }
