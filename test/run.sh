@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 services=test/services/services.sh
-trap 'bash "$services" down' EXIT
+trap 'kill ${optional_build:-} 2>/dev/null; bash "$services" down' EXIT
 trap 'exit 130' INT TERM
 
 rc=0
@@ -17,6 +17,12 @@ node_modules/.bin/mocha --config test/.mocharc.unit.json || rc=1
 compat() {
   SLUICE_COMPAT_TARGET=$1 node_modules/.bin/mocha --config test/.mocharc.compat.json "${@:2}" || rc=1
 }
+
+# The optional nodes' jars are gathered while the main suites run: a first build downloads for
+# minutes. Waited for before those nodes start; a failed build fails again, with its log, at their `up`.
+mkdir -p "${SLUICE_SERVICES_DIR:-.services}/logs"
+bash "$services" build es7 es9 opensearch > "${SLUICE_SERVICES_DIR:-.services}/logs/optional-build.log" 2>&1 &
+optional_build=$!
 
 if bash "$services" up; then
   for suite in integration fault; do
@@ -31,6 +37,7 @@ if bash "$services" up; then
   compat elasticsearch --grep 'sluice check'
   bash "$services" down elasticsearch
   # The optional nodes in turn, each started with a one-slot write queue for the 429 test.
+  wait "$optional_build" || true
   tiny=thread_pool.write.size=1,thread_pool.write.queue_size=1
   for node in es7:SLUICE_ES7_SETTINGS es9:SLUICE_ES9_SETTINGS opensearch:SLUICE_OPENSEARCH_SETTINGS; do
     target=${node%%:*}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Local Apache Kafka (KRaft) and Elasticsearch, assembled from Maven Central jars and run as plain JVMs.
 #
+#   services.sh build [server]...               gather the jars and compile the launchers (a no-op when built)
 #   services.sh up [kafka|elasticsearch]...     build when needed, start, wait until ready (idempotent)
 #   services.sh down [kafka|elasticsearch]...   stop; leaves no Java process behind (idempotent)
 #   services.sh restart kafka|elasticsearch     stop then start, keeping the data
@@ -53,6 +54,9 @@ parallel() {
 }
 
 case "$cmd" in
+  build)
+    parallel build
+    ;;
   up)
     parallel build
     parallel start
@@ -70,7 +74,7 @@ case "$cmd" in
     for t in "${targets[@]}"; do "$(fn "$t" wipe)"; done
     ;;
   *)
-    log "usage: services.sh up|down|restart|status|wipe [kafka|elasticsearch|opensearch|es7|es9]..."
+    log "usage: services.sh build|up|down|restart|status|wipe [kafka|elasticsearch|opensearch|es7|es9]..."
     exit 2
     ;;
 esac
