@@ -295,6 +295,10 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
       onPolled: () => lags.polled(),
       onStats: (stats) => lags.stats(stats),
       onOffsetReset: (reset) => void reportReset(reset),
+      onFatal(err) {
+        fatal ??= err;
+        void stop('the Kafka client failed');
+      },
     },
     {
       consumeTimeoutMs: 20,

@@ -18,6 +18,11 @@ export interface ConsumerHooks {
   onStats?(stats: RdkafkaStats): void;
   /** librdkafka applied `auto.offset.reset` because the offset it fetched from is out of range. */
   onOffsetReset?(reset: OffsetReset): void;
+  /**
+   * librdkafka raised a fatal error: this client can never consume again (for instance the broker
+   * refused it because another member uses its `group.instance.id`). Called once.
+   */
+  onFatal?(err: KafkaError): void;
 }
 
 /** The part of librdkafka's statistics JSON that Sluice reads (STATISTICS.md; unknown offsets are negative). */
@@ -133,6 +138,7 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
     else if (!err) logger.debug({ offsets: offsets.filter((o) => o.offset >= 0).map((o) => `${o.topic}[${o.partition}]@${o.offset}`) }, 'offsets committed');
   });
   consumer.on('event.log', (log: { severity: number; fac: string; message: string }) => {
+    if (log.fac === 'FATAL') return fatal(log.message.replace(/^\[thrd:[^\]]*\]: /, ''));
     if (log.fac !== 'OFFSET' || !hooks.onOffsetReset) return;
     const reset = parseOffsetReset(log.message);
     if (reset) hooks.onOffsetReset(reset);
@@ -145,6 +151,20 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
       logger.warn({ err: e }, 'unreadable librdkafka statistics');
     }
   });
+
+  // After a fatal error the client only returns empty batches: without this the process would look
+  // alive with no partitions, forever. librdkafka logs the reason (FATAL) before it returns
+  // ERR__FATAL ("Local: Fatal error", no reason) from a consume, but the two reach JavaScript by
+  // different queues, in either order: the consume error waits a moment for the log line.
+  let fatalReported = false;
+  let fatalFallback: NodeJS.Timeout | undefined;
+  function fatal(reason: string): void {
+    if (fatalReported) return;
+    fatalReported = true;
+    clearTimeout(fatalFallback);
+    logger.error({ reason }, 'the Kafka client failed and cannot recover; stopping');
+    hooks.onFatal?.(new KafkaError(`the Kafka client failed and cannot recover: ${reason}`, CODES.ERRORS.ERR__FATAL));
+  }
 
   let running = false;
   let closing = false;
@@ -159,7 +179,8 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
     consumer.consume(n, (err, messages) => {
       const took = Date.now() - started;
       if (err) {
-        if (Date.now() - lastErrorLog > 5000) {
+        if (err.code === CODES.ERRORS.ERR__FATAL) fatalFallback ??= setTimeout(() => fatal(err.message), 1000);
+        else if (Date.now() - lastErrorLog > 5000) {
           lastErrorLog = Date.now();
           logger.warn({ code: err.code, message: err.message }, 'consume failed; polling again');
         }

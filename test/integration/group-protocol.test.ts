@@ -5,7 +5,7 @@ import { createTopic, describeGroup, endOffsets, produce, type OutRecord } from 
 import { countPartition, expectEachRecordOnce, waitIndexedAbove, waitIndexedAndCommitted } from '../support/data.js';
 import { startEsGate, type EsGate } from '../support/es-gate.js';
 import { joinIdleMember } from '../support/member.js';
-import { expectCleanExit, groupChanges, ownershipViolations, startSluice, testConfig, type SluiceProcess } from '../support/sluice.js';
+import { exitWithin, expectCleanExit, groupChanges, ownershipViolations, startSluice, testConfig, type SluiceProcess } from '../support/sluice.js';
 
 type Protocol = 'classic' | 'consumer';
 
@@ -138,6 +138,55 @@ describe('kafka.groupProtocol: members join and leave under the classic and the 
       expect([...protocols]).to.deep.equal(['COOPERATIVE'], 'incremental assign and revoke under both protocols');
     });
   }
+
+  it('consumer: a second process with the same kafka.groupInstanceId is refused by the broker → it exits 1 with the reason; the first keeps indexing → exactly N', async () => {
+    const topic = unique('gp-static');
+    const group = unique('g');
+    const data = waves(topic, 2);
+    await createTopic(topic, 2);
+    await data.produce(2_000);
+    const config = protocolConfig('consumer', topic, group, { kafka: { groupInstanceId: 'sluice-0' } });
+    const a = startSluice(config);
+    running.push(a);
+    await alive([a], waitFor('a gets its partitions', () => nonEmpty(a, 'partitions assigned') > 0 || undefined, 60_000));
+    const b = startSluice(config);
+    running.push(b);
+    expect(await exitWithin(b, 120_000)).to.equal(1, b.output().slice(-4000));
+    const refused = b.output().split('\n').filter((l) => l.startsWith('sluice: '));
+    expect(refused).to.have.length(1, b.output().slice(-4000));
+    expect(refused[0]).to.match(/^sluice: the Kafka client failed and cannot recover: .*The instance ID is still used by another member in the consumer group/);
+    await data.produce(2_000);
+    const ends = await endOffsets(topic, 2);
+    await alive([a], waitIndexedAndCommitted(topic, 4_000, group, ends));
+    a.child.kill('SIGTERM');
+    await expectCleanExit(a, 60_000);
+    expect(await count(topic)).to.equal(4_000);
+    expect(groupChanges(a)).to.deep.equal({ assigned: 1, revoked: 0 }, 'a kept its partitions');
+  });
+
+  it('classic: a second process with the same kafka.groupInstanceId fences the first → the first exits 1 with the reason; the second takes over → exactly N', async () => {
+    const topic = unique('gp-fenced');
+    const group = unique('g');
+    const data = waves(topic, 2);
+    await createTopic(topic, 2);
+    await data.produce(2_000);
+    const config = protocolConfig('classic', topic, group, { kafka: { groupInstanceId: 'sluice-0' } });
+    const a = startSluice(config);
+    running.push(a);
+    await alive([a], waitFor('a gets its partitions', () => nonEmpty(a, 'partitions assigned') > 0 || undefined, 60_000));
+    const b = startSluice(config);
+    running.push(b);
+    expect(await alive([b], exitWithin(a, 120_000))).to.equal(1, a.output().slice(-4000));
+    const fenced = a.output().split('\n').filter((l) => l.startsWith('sluice: '));
+    expect(fenced).to.have.length(1, a.output().slice(-4000));
+    expect(fenced[0]).to.match(/^sluice: the Kafka client failed and cannot recover: .*Static consumer fenced by other consumer with same group.instance.id/);
+    await data.produce(2_000);
+    const ends = await endOffsets(topic, 2);
+    await alive([b], waitIndexedAndCommitted(topic, 4_000, group, ends));
+    b.child.kill('SIGTERM');
+    await expectCleanExit(b, 60_000);
+    expect(await count(topic)).to.equal(4_000);
+  });
 
   it('consumer: the idle test member takes a partition that is paused by the byte budget with bulks held; it is fetched again when the member leaves → exactly N', async () => {
     const topic = unique('gp-idle');
