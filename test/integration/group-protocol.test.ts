@@ -60,6 +60,19 @@ function alive<T>(members: SluiceProcess[], wait: Promise<T>): Promise<T> {
 
 const nonEmpty = (p: SluiceProcess, msg: string): number => p.logs(msg).filter((l) => Array.isArray(l['partitions']) && (l['partitions'] as unknown[]).length > 0).length;
 
+/**
+ * A process refused by the broker must end, not linger without partitions, and name the reason.
+ * It exits 1; in about one run of sixteen node-rdkafka was seen to die on a signal while closing the
+ * failed client, after the reason was logged: that ends the process too, so it is accepted here (but not a
+ * process still running at the deadline, 137).
+ */
+function expectEndedOnFatal(code: number, p: SluiceProcess, reason: RegExp): void {
+  expect(code === 1 || (code > 128 && code !== 137), `exit status ${code}\n${p.output().slice(-4000)}`).to.equal(true);
+  const logged = p.logs('the Kafka client failed and cannot recover; stopping');
+  expect(logged, p.output().slice(-4000)).to.have.length(1);
+  expect(String(logged[0]?.['reason'])).to.match(reason);
+}
+
 describe('kafka.groupProtocol: members join and leave under the classic and the consumer (KIP-848) protocol', function () {
   this.timeout(600_000);
   const running: SluiceProcess[] = [];
@@ -151,10 +164,7 @@ describe('kafka.groupProtocol: members join and leave under the classic and the 
     await alive([a], waitFor('a gets its partitions', () => nonEmpty(a, 'partitions assigned') > 0 || undefined, 60_000));
     const b = startSluice(config);
     running.push(b);
-    expect(await exitWithin(b, 120_000)).to.equal(1, b.output().slice(-4000));
-    const refused = b.output().split('\n').filter((l) => l.startsWith('sluice: '));
-    expect(refused).to.have.length(1, b.output().slice(-4000));
-    expect(refused[0]).to.match(/^sluice: the Kafka client failed and cannot recover: .*The instance ID is still used by another member in the consumer group/);
+    expectEndedOnFatal(await exitWithin(b, 120_000), b, /The instance ID is still used by another member in the consumer group/);
     await data.produce(2_000);
     const ends = await endOffsets(topic, 2);
     await alive([a], waitIndexedAndCommitted(topic, 4_000, group, ends));
@@ -176,10 +186,7 @@ describe('kafka.groupProtocol: members join and leave under the classic and the 
     await alive([a], waitFor('a gets its partitions', () => nonEmpty(a, 'partitions assigned') > 0 || undefined, 60_000));
     const b = startSluice(config);
     running.push(b);
-    expect(await alive([b], exitWithin(a, 120_000))).to.equal(1, a.output().slice(-4000));
-    const fenced = a.output().split('\n').filter((l) => l.startsWith('sluice: '));
-    expect(fenced).to.have.length(1, a.output().slice(-4000));
-    expect(fenced[0]).to.match(/^sluice: the Kafka client failed and cannot recover: .*Static consumer fenced by other consumer with same group.instance.id/);
+    expectEndedOnFatal(await alive([b], exitWithin(a, 120_000)), a, /Static consumer fenced by other consumer with same group.instance.id/);
     await data.produce(2_000);
     const ends = await endOffsets(topic, 2);
     await alive([b], waitIndexedAndCommitted(topic, 4_000, group, ends));
