@@ -1,10 +1,11 @@
 import type { Client } from '@elastic/elasticsearch';
 import rdkafka, { type KafkaConsumer, type Metadata } from 'node-rdkafka';
 import type { Logger } from 'pino';
-import { compileIndexTemplate } from '../workers/route/index-name.js';
+import { compileIndexTemplate } from './shared/index-name.js';
 import type { SluiceConfig } from './config/schema.js';
-import { createClient, probeServer, serverName, targetName, type ServerInfo } from './elasticsearch.js';
-import { createTokenSource, securityProperties } from './kafka-auth.js';
+import { createClient } from './shared/es-client.js';
+import { probeServer, serverName, targetName, type ServerInfo } from './elasticsearch/server.js';
+import { createTokenSource, securityProperties } from './kafka/auth.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
 

@@ -5,10 +5,10 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from './config/load.js';
 import { redactConfig } from './config/redact.js';
 import { checkConfig } from './check.js';
-import { ConfigError, ConfigErrors, SluiceError } from './errors.js';
-import { createLogger } from './logger.js';
-import { startPipeline, type Progress } from './pipeline.js';
-import { loadTransform } from '../workers/transform/load.js';
+import { ConfigError, ConfigErrors, SluiceError } from './shared/errors.js';
+import { createLogger } from './shared/logger.js';
+import { startPipeline, type Progress } from './pipeline/start.js';
+import { loadTransform } from './shared/transform/load.js';
 
 const USAGE = `Usage: sluice run --config <file> [options]
        sluice check --config <file> [options]

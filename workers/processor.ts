@@ -1,18 +1,18 @@
 import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { createLogger } from '../src/logger.js';
-import { compatHeaders, createClient } from '../src/elasticsearch.js';
+import { createLogger } from '../src/shared/logger.js';
+import { compatHeaders, createClient } from '../src/shared/es-client.js';
 import { parseIdStrategy, type IdStrategy } from '../src/config/schema.js';
-import { COORD_STRIDE, INDEX_STRIDE, NULL_REF, Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type WorkerInit, type WorkerSignal } from '../src/protocol.js';
+import { COORD_STRIDE, INDEX_STRIDE, NULL_REF, Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type WorkerInit, type WorkerSignal } from '../src/shared/protocol.js';
 import { createDecoder } from './decode.js';
 import { createActionLines, NdjsonEncoder } from './bulk/encoder.js';
 import { HaltMonitor } from './bulk/halt.js';
 import { Semaphore } from './bulk/semaphore.js';
 import { createBulkSink } from './bulk/sink.js';
-import { compileIndexTemplate, parseTimestamp } from './route/index-name.js';
-import { loadTransform } from './transform/load.js';
-import type { Document, TransformResult } from './transform/types.js';
+import { compileIndexTemplate, parseTimestamp } from '../src/shared/index-name.js';
+import { loadTransform } from '../src/shared/transform/load.js';
+import type { Document, TransformResult } from '../src/shared/transform/types.js';
 
 /**
  * Everything a worker does with a batch: decode each record, transform it, route it to an index,

@@ -1,5 +1,5 @@
-import { createApmLogTransform } from '../../workers/transform/apm-log.js';
-import type { Document } from '../../workers/transform/types.js';
+import { createApmLogTransform } from '../../src/shared/transform/apm-log.js';
+import type { Document } from '../../src/shared/transform/types.js';
 
 const apmLog = createApmLogTransform();
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, ConfigErrors } from '../errors.js';
-import { compileIndexTemplate } from '../../workers/route/index-name.js';
+import { ConfigError, ConfigErrors } from '../shared/errors.js';
+import { compileIndexTemplate } from '../shared/index-name.js';
 import { REQUIRED, schema, type Group, type Leaf, type SluiceConfig, type Spec } from './schema.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { MessageHeader } from 'node-rdkafka';
-import { COORD_STRIDE, INDEX_STRIDE, NULL_REF, type BatchTask, type Slice } from '../protocol.js';
+import { COORD_STRIDE, INDEX_STRIDE, NULL_REF, type BatchTask, type Slice } from '../shared/protocol.js';
 
 /** The fields of a node-rdkafka message that Sluice reads. */
 export interface KafkaRecord {

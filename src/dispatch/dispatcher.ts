@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { addStats, emptyStats, Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type TaskSignal } from '../protocol.js';
+import { addStats, emptyStats, Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type TaskSignal } from '../shared/protocol.js';
 import { tpKey, type Segment, type WatermarkTracker } from '../offsets/watermark.js';
 import { BatchBuilder, packTask, RECORD_OVERHEAD_BYTES, recordBytes, type KafkaRecord, type PartitionRun } from './batch.js';
 import { TaskWatch } from './task-watch.js';

@@ -2,9 +2,9 @@ import rdkafka, { type LibrdKafkaError, type MessageHeader, type Producer } from
 import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.js';
 import type { KafkaRecord } from '../dispatch/batch.js';
-import { DeadLetterClosedError, KafkaError } from '../errors.js';
-import { securityProperties, type TokenSource } from '../kafka-auth.js';
-import { failureClass, type RecordFailure } from '../protocol.js';
+import { DeadLetterClosedError, KafkaError } from '../shared/errors.js';
+import { securityProperties, type TokenSource } from '../kafka/auth.js';
+import { failureClass, type RecordFailure } from '../shared/protocol.js';
 import { describeCode, rdkafkaCode } from './classify.js';
 import { createDeadLetterSender, TRUNCATED_HEADER, type DeadLetterMessage } from './sender.js';
 

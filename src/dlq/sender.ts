@@ -1,6 +1,6 @@
 import type { MessageHeader } from 'node-rdkafka';
 import type { Logger } from 'pino';
-import { DeadLetterClosedError, KafkaError } from '../errors.js';
+import { DeadLetterClosedError, KafkaError } from '../shared/errors.js';
 import { classifyDeliveryError, deliveryErrorHint } from './classify.js';
 
 /** Header added to a dead letter whose value was cut to fit the topic: the original value's length in bytes. */

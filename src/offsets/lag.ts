@@ -1,4 +1,4 @@
-import type { RdkafkaPartitionStats, RdkafkaStats } from '../consumer/consumer.js';
+import type { RdkafkaPartitionStats, RdkafkaStats } from '../kafka/consumer.js';
 import { tpKey } from './watermark.js';
 
 /**

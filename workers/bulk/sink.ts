@@ -1,7 +1,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { RetryClass } from '../../src/protocol.js';
+import type { RetryClass } from '../../src/shared/protocol.js';
 import { compressBody, type Compression } from './compression.js';
 import type { EncodedBatch, OpType } from './encoder.js';
 import { buildRequests, subsetRequest, type BulkRequest } from './request-builder.js';

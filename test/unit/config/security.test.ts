@@ -6,8 +6,8 @@ import { loadConfig } from '../../../src/config/load.js';
 import { redactConfig } from '../../../src/config/redact.js';
 import { validateConfig } from '../../../src/config/validate.js';
 import { messages, minimal } from './support.js';
-import { securityProperties } from '../../../src/kafka-auth.js';
-import { REDACT_PATHS } from '../../../src/logger.js';
+import { securityProperties } from '../../../src/kafka/auth.js';
+import { REDACT_PATHS } from '../../../src/shared/logger.js';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 

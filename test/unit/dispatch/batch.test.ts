@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { BatchBuilder, packTask, recordBytes, type KafkaRecord } from '../../../src/dispatch/batch.js';
-import { COORD_STRIDE, INDEX_STRIDE, NULL_REF } from '../../../src/protocol.js';
+import { COORD_STRIDE, INDEX_STRIDE, NULL_REF } from '../../../src/shared/protocol.js';
 import { tpKey } from '../../../src/offsets/watermark.js';
 
 const rec = (partition: number, offset: number, value: string | null, key?: string | Buffer | null): KafkaRecord => ({

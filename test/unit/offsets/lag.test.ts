@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { RdkafkaPartitionStats } from '../../../src/consumer/consumer.js';
+import type { RdkafkaPartitionStats } from '../../../src/kafka/consumer.js';
 import { LagTracker, parseOffsetReset, resetImpact, type LagOptions } from '../../../src/offsets/lag.js';
 import { tpKey } from '../../../src/offsets/watermark.js';
 

@@ -1,4 +1,4 @@
-import type { StuckPartition } from './offsets/stuck.js';
+import type { StuckPartition } from '../offsets/stuck.js';
 
 /** What readiness is decided from, sampled by the pipeline. */
 export interface HealthState {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { SluiceConfig } from './config/schema.js';
-import { redactUrl } from './config/redact.js';
-import { KafkaError } from './errors.js';
+import type { SluiceConfig } from '../config/schema.js';
+import { redactUrl } from '../config/redact.js';
+import { KafkaError } from '../shared/errors.js';
 
 type KafkaSettings = SluiceConfig['kafka'];
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { answering, rootOf, type Answer } from './search-root.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../../src/cli.js', import.meta.url));
 
 /**
  * `sluice run` against a tiny HTTP server: the start-up wait reads `GET /` before anything touches

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { HealthWatch, type HealthState } from '../../../src/health.js';
+import { HealthWatch, type HealthState } from '../../../src/observe/health.js';
 
 const base: HealthState = { assigned: 2, halted: undefined, blocked: 0, stopping: false, lag: 100, done: 0, stuck: [] };
 

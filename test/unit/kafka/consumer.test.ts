@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { consumerProperties, type ConsumerTuning } from '../../../src/consumer/consumer.js';
+import { consumerProperties, type ConsumerTuning } from '../../../src/kafka/consumer.js';
 import { validateConfig } from '../../../src/config/validate.js';
 import { minimal } from '../config/support.js';
 

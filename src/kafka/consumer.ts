@@ -1,8 +1,8 @@
 import rdkafka, { type ConsumerGlobalConfig, type KafkaConsumer, type LibrdKafkaError, type Message, type TopicPartition, type TopicPartitionOffset } from 'node-rdkafka';
 import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.js';
-import { KafkaError } from '../errors.js';
-import { securityProperties, type TokenSource } from '../kafka-auth.js';
+import { KafkaError } from '../shared/errors.js';
+import { securityProperties, type TokenSource } from './auth.js';
 import { parseOffsetReset, type OffsetReset } from '../offsets/lag.js';
 
 const { CODES } = rdkafka;

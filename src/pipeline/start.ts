@@ -1,24 +1,25 @@
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import type { TopicPartition } from 'node-rdkafka';
-import type { SluiceConfig } from './config/schema.js';
-import { createConsumer } from './consumer/consumer.js';
-import { DeadLetterWindow } from './dlq/breaker.js';
-import { createDeadLetterProducer } from './dlq/producer.js';
-import { createDispatcher } from './dispatch/dispatcher.js';
-import type { KafkaRecord } from './dispatch/batch.js';
-import { createClient, probeServer, serverName, targetName, type ServerInfo } from './elasticsearch.js';
-import { redactUrl } from './config/redact.js';
-import { SluiceError, UnsupportedServerError } from './errors.js';
-import { HealthWatch, type Readiness } from './health.js';
-import { createTokenSource } from './kafka-auth.js';
+import type { SluiceConfig } from '../config/schema.js';
+import { createConsumer } from '../kafka/consumer.js';
+import { DeadLetterWindow } from '../dlq/breaker.js';
+import { createDeadLetterProducer } from '../dlq/producer.js';
+import { createDispatcher } from '../dispatch/dispatcher.js';
+import type { KafkaRecord } from '../dispatch/batch.js';
+import { createClient } from '../shared/es-client.js';
+import { probeServer, serverName, targetName, type ServerInfo } from '../elasticsearch/server.js';
+import { redactUrl } from '../config/redact.js';
+import { SluiceError, UnsupportedServerError } from '../shared/errors.js';
+import { HealthWatch, type Readiness } from '../observe/health.js';
+import { createTokenSource } from '../kafka/auth.js';
 import type { Registry } from 'prom-client';
-import { createMetrics, type PartitionView } from './metrics.js';
-import { LagTracker, resetImpact, type OffsetReset } from './offsets/lag.js';
-import { StuckWatch } from './offsets/stuck.js';
-import { parseTpKey, tpKey, WatermarkTracker } from './offsets/watermark.js';
-import { startStatusServer } from './status-server.js';
-import { failureClass, type BatchResult, type BatchTask, type WorkerInit, type WorkerSignal } from './protocol.js';
+import { createMetrics, type PartitionView } from '../observe/metrics.js';
+import { LagTracker, resetImpact, type OffsetReset } from '../offsets/lag.js';
+import { StuckWatch } from '../offsets/stuck.js';
+import { parseTpKey, tpKey, WatermarkTracker } from '../offsets/watermark.js';
+import { startStatusServer } from '../observe/status-server.js';
+import { failureClass, type BatchResult, type BatchTask, type WorkerInit, type WorkerSignal } from '../shared/protocol.js';
 
 export interface Progress {
   /** Records with a final outcome (indexed, skipped or failed) since start. */
@@ -111,7 +112,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions) {
     logLevel: config.log.level,
   };
   const pool = new Piscina<BatchTask, BatchResult>({
-    filename: new URL('../workers/worker.js', import.meta.url).href,
+    filename: new URL('../../workers/worker.js', import.meta.url).href,
     minThreads: workers,
     maxThreads: workers,
     idleTimeout: Infinity,

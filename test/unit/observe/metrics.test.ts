@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { createMetrics, type PartitionView, type PipelineView } from '../../../src/metrics.js';
-import { emptyStats } from '../../../src/protocol.js';
+import { createMetrics, type PartitionView, type PipelineView } from '../../../src/observe/metrics.js';
+import { emptyStats } from '../../../src/shared/protocol.js';
 
 function fakeView(over: Partial<PipelineView> = {}) {
   const counters = { records: 0, indexed: 0, skipped: 0, failed: 0, taskRetries: 0, taskTimeouts: 0, dropped: 0, deadLetterPending: 0 };

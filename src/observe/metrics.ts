@@ -1,8 +1,8 @@
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { DispatchCounters } from './dispatch/dispatcher.js';
-import type { BatchStats, RetryClass } from './protocol.js';
+import type { DispatchCounters } from '../dispatch/dispatcher.js';
+import type { BatchStats, RetryClass } from '../shared/protocol.js';
 
 /** One assigned partition, as the metrics see it. */
 export interface PartitionView {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { compileIndexTemplate, parseTimestamp } from '../../../../workers/route/index-name.js';
+import { compileIndexTemplate, parseTimestamp } from '../../../src/shared/index-name.js';
 
 describe('index name templates', () => {
   const t = Date.UTC(2026, 10, 22, 7, 30);

@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { validateConfig } from '../../../src/config/validate.js';
-import { KafkaError } from '../../../src/errors.js';
-import { createTokenSource } from '../../../src/kafka-auth.js';
+import { KafkaError } from '../../../src/shared/errors.js';
+import { createTokenSource } from '../../../src/kafka/auth.js';
 
 const logger = pino({ level: 'silent' });
 

@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import { TransformLoadError } from '../../src/errors.js';
+import { TransformLoadError } from '../errors.js';
 import { createApmLogTransform } from './apm-log.js';
 import type { Transform } from './types.js';
 
