@@ -90,12 +90,6 @@ export function classifyRequestError(err: unknown): RequestFailure {
   return { retry: true, halt: false, split: false, reason: err instanceof Error ? `${err.name}: ${err.message}` : String(err), cls: 'other' };
 }
 
-/** Exponential backoff with equal jitter: half the step fixed, half random, capped. */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const step = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  return step / 2 + random() * (step / 2);
-}
-
 /** True while another attempt is allowed; `maxRetries` of -1 means forever. */
 export function mayRetry(retriesSoFar: number, maxRetries: number): boolean {
   return maxRetries < 0 || retriesSoFar < maxRetries;

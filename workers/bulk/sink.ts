@@ -1,12 +1,13 @@
 import type { Client } from '@elastic/elasticsearch';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { backoffDelay } from '../../src/shared/backoff.js';
 import type { RetryClass } from '../../src/shared/protocol.js';
 import { compressBody, type Compression } from './compression.js';
 import type { EncodedBatch, OpType } from './encoder.js';
 import { buildRequests, subsetRequest, type BulkRequest } from './request-builder.js';
 import type { HaltMonitor } from './halt.js';
-import { backoffDelay, classifyItem, classifyRequestError, itemRetryClass, mayRetry } from './retry-policy.js';
+import { classifyItem, classifyRequestError, itemRetryClass, mayRetry } from './retry-policy.js';
 import type { Semaphore } from './semaphore.js';
 import { sendBulk, type ItemResult } from './service.js';
 

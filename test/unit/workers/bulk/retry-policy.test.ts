@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { errors } from '@elastic/elasticsearch';
-import { backoffDelay, classifyItem, classifyRequestError, mayRetry } from '../../../../workers/bulk/retry-policy.js';
+import { classifyItem, classifyRequestError, mayRetry } from '../../../../workers/bulk/retry-policy.js';
 
 describe('retry policy', () => {
   it('classifies items by status and error type', () => {
@@ -69,13 +69,6 @@ describe('retry policy', () => {
     expect(classifyRequestError(response(400, 'parse_exception'))).to.deep.include({ retry: false, errorType: 'parse_exception' });
     expect(classifyRequestError(new errors.TimeoutError('slow'))).to.deep.include({ retry: true });
     expect(classifyRequestError(new errors.ConnectionError('refused'))).to.deep.include({ retry: true });
-  });
-
-  it('backs off exponentially with jitter, capped', () => {
-    expect(backoffDelay(0, 100, 10_000, () => 0)).to.equal(50);
-    expect(backoffDelay(0, 100, 10_000, () => 1)).to.equal(100);
-    expect(backoffDelay(3, 100, 10_000, () => 0.5)).to.equal(600);
-    expect(backoffDelay(40, 100, 10_000, () => 1)).to.equal(10_000);
   });
 
   it('retries forever with -1, else up to maxRetries', () => {
