@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { backoffDelay, sleep } from '../shared/backoff.js';
 import { addStats, emptyStats, Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type TaskSignal } from '../shared/protocol.js';
 import { tpKey, type Segment, type WatermarkTracker } from '../offsets/watermark.js';
 import { BatchBuilder, packTask, RECORD_OVERHEAD_BYTES, recordBytes, type KafkaRecord, type PartitionRun } from './batch.js';
@@ -65,6 +66,9 @@ interface Sealed {
 
 const sizeOf = (r: KafkaRecord): number => recordBytes(r) + RECORD_OVERHEAD_BYTES;
 
+/** Longest wait before a failed batch runs again (reached only with many `maxTaskAttempts`). */
+const MAX_TASK_BACKOFF_MS = 30_000;
+
 /**
  * Gathers fetched records into batches (by bytes, docs and linger), registers each batch's
  * per-partition ranges with the watermark tracker in fetch order, and runs batches on the worker
@@ -89,6 +93,8 @@ export function createDispatcher(options: DispatcherOptions) {
   /** Bytes of batches whose failed records wait for their dead-letter acknowledgement. */
   let parkedBytes = 0;
   let closed = false;
+  /** Aborted by close(): a failed batch waiting to run again is not run after the stop. */
+  const closing = new AbortController();
   const counters: DispatchCounters = { records: 0, indexed: 0, skipped: 0, failed: 0, taskRetries: 0, taskTimeouts: 0, dropped: 0, deadLetterPending: 0 };
   const deadline = options.taskDeadline;
   const watch =
@@ -198,9 +204,10 @@ export function createDispatcher(options: DispatcherOptions) {
         }
         const timedOut = fate === 'timeout';
         if (!timedOut && attempt < maxTaskAttempts) {
-          const delay = taskBackoffMs * 2 ** (attempt - 1);
+          // Jittered: batches that shared a crashed worker do not all land on the pool again at once.
+          const delay = Math.round(backoffDelay(attempt - 1, taskBackoffMs, MAX_TASK_BACKOFF_MS));
           logger.error({ err, attempt, records, retryInMs: delay }, 'worker failed a batch; running it again');
-          await new Promise((r) => setTimeout(r, delay));
+          await sleep(delay, closing.signal);
           attempt++;
           continue;
         }
@@ -366,6 +373,7 @@ export function createDispatcher(options: DispatcherOptions) {
     /** Stop: results that arrive later are ignored, failed tasks are not run again, waits end now. */
     close(): void {
       closed = true;
+      closing.abort(new Error('dispatcher closed'));
       if (linger !== undefined) clearTimeout(linger);
       linger = undefined;
       for (const finish of [...settleAborts]) finish(false);

@@ -1,5 +1,6 @@
 import type { MessageHeader } from 'node-rdkafka';
 import type { Logger } from 'pino';
+import { backoffDelay, sleep } from '../shared/backoff.js';
 import { DeadLetterClosedError, KafkaError } from '../shared/errors.js';
 import { classifyDeliveryError, deliveryErrorHint } from './classify.js';
 
@@ -51,19 +52,18 @@ export function createDeadLetterSender(options: SenderOptions) {
   let halted: string | undefined;
   let probing = false;
   let closed = false;
-  /** Sends waiting for the halt to lift (opened by the probe's success), and sleeps between retries; close() ends both. */
+  /** Sends waiting for the halt to lift (opened by the probe's success); close() ends them. */
   const gate = new Set<(err?: Error) => void>();
-  const sleeps = new Set<(err?: Error) => void>();
+  /** Aborted by close(): ends the sleeps between retries. */
+  const closing = new AbortController();
 
   const closedError = (): DeadLetterClosedError => new DeadLetterClosedError(`dead-letter producer closed before Kafka acknowledged the write to ${topic}`);
 
-  /** Resolves when `set` is released, or after `ms`; rejects when close() ends it. */
-  function wait(set: Set<(err?: Error) => void>, ms?: number): Promise<void> {
+  /** Resolves when `set` is released; rejects when close() ends it. */
+  function wait(set: Set<(err?: Error) => void>): Promise<void> {
     if (closed) return Promise.reject(closedError());
     return new Promise<void>((resolve, reject) => {
-      const timer = ms === undefined ? undefined : setTimeout(() => done(), ms);
       const done = (err?: Error): void => {
-        clearTimeout(timer);
         set.delete(done);
         if (err) reject(err);
         else resolve();
@@ -74,12 +74,6 @@ export function createDeadLetterSender(options: SenderOptions) {
 
   function release(set: Set<(err?: Error) => void>, err?: Error): void {
     for (const done of [...set]) done(err);
-  }
-
-  /** Exponential backoff with equal jitter: between half and all of the doubled delay. */
-  function backoff(attempt: number): number {
-    const ceiling = Math.min(options.maxBackoffMs, options.backoffMs * 2 ** Math.min(attempt, 30));
-    return Math.round(ceiling / 2 + (random() * ceiling) / 2);
   }
 
   async function send(message: DeadLetterMessage, source: string): Promise<void> {
@@ -135,12 +129,12 @@ export function createDeadLetterSender(options: SenderOptions) {
             }
           } else continue;
         }
-        const delay = backoff(attempt++);
+        const delay = Math.round(backoffDelay(attempt++, options.backoffMs, options.maxBackoffMs, random));
         // While halted the pipeline reports the state; each attempt is detail.
         const fields = { topic, source, code, err: (err as Error).message, retryInMs: delay };
         if (cls === 'transient') logger.warn(fields, 'dead-letter write failed; retrying');
         else logger.debug(fields, 'dead-letter write failed; retrying');
-        await wait(sleeps, delay);
+        await sleep(delay, closing.signal);
       }
     }
   }
@@ -153,7 +147,7 @@ export function createDeadLetterSender(options: SenderOptions) {
     close(): void {
       closed = true;
       release(gate, closedError());
-      release(sleeps, closedError());
+      closing.abort(closedError());
     },
   };
 }

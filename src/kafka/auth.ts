@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.js';
 import { redactUrl } from '../config/redact.js';
+import { backoffStep } from '../shared/backoff.js';
 import { KafkaError } from '../shared/errors.js';
 
 type KafkaSettings = SluiceConfig['kafka'];
@@ -97,7 +98,7 @@ export function createTokenSource(kafka: KafkaSettings, logger: Logger) {
           schedule(lifetimeMs * 0.8, Date.now() + lifetimeMs, 0);
         },
         (err: unknown) => {
-          const retryInMs = Math.min(30_000, 1000 * 2 ** attempt, Math.max(1000, (validUntil - Date.now()) / 2));
+          const retryInMs = Math.min(backoffStep(attempt, 1000, 30_000), Math.max(1000, (validUntil - Date.now()) / 2));
           logger.error({ err: (err as Error).message, retryInMs, expiresInMs: validUntil - Date.now() }, 'kafka OAuth token refresh failed');
           schedule(retryInMs, validUntil, attempt + 1);
         },

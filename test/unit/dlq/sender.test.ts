@@ -121,6 +121,21 @@ describe('dead-letter sender', () => {
     expect(events).to.deep.equal([]);
   });
 
+  it('waits between retries by exponential backoff with equal jitter, capped, in whole milliseconds', async () => {
+    const delays: number[] = [];
+    const capture = pino({ level: 'debug' }, { write: (line: string) => void delays.push((JSON.parse(line) as { retryInMs: number }).retryInMs) });
+    let calls = 0;
+    const { s } = sender(
+      async () => {
+        if (++calls <= 4) throw refused(E.ERR__QUEUE_FULL);
+      },
+      { logger: capture, backoffMs: 3, maxBackoffMs: 10, random: () => 0.5 },
+    );
+    await s.send(message('v'), 't[0]@1');
+    // Steps 3, 6, 10 (capped), 10: three quarters of each at random 0.5, rounded.
+    expect(delays).to.deep.equal([2, 5, 8, 8]);
+  });
+
   it('close() ends the probe’s backoff and the sends waiting at the gate with DeadLetterClosedError', async () => {
     const { s } = sender(async () => {
       throw refused(E.ERR_UNKNOWN_TOPIC_OR_PART);
