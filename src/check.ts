@@ -28,21 +28,23 @@ export async function checkConfig(config: SluiceConfig, logger: Logger): Promise
   return [...lines, ...kafka, ...es];
 }
 
+/** The check's librdkafka properties: the run's connection and group, never committing. */
+export function checkProperties(config: SluiceConfig): Record<string, string | number | boolean> {
+  return {
+    'client.id': 'sluice-check',
+    'metadata.broker.list': config.kafka.brokers.join(','),
+    'group.id': config.kafka.groupId,
+    'enable.auto.commit': false,
+    ...securityProperties(config.kafka),
+    ...config.kafka.rdkafka,
+  };
+}
+
 async function checkKafka(config: SluiceConfig, logger: Logger): Promise<CheckLine[]> {
   const out: CheckLine[] = [];
   const where = `kafka ${config.kafka.brokers.join(',')}`;
   const errors: string[] = [];
-  const consumer: KafkaConsumer = new rdkafka.KafkaConsumer(
-    {
-      'client.id': 'sluice-check',
-      'metadata.broker.list': config.kafka.brokers.join(','),
-      'group.id': config.kafka.groupId,
-      'enable.auto.commit': false,
-      ...securityProperties(config.kafka),
-      ...config.kafka.rdkafka,
-    },
-    {},
-  );
+  const consumer: KafkaConsumer = new rdkafka.KafkaConsumer(checkProperties(config), {});
   consumer.on('event.error', (err) => errors.push(err.message));
   // A refused connection never gets to deliver an error event before connect() gives up; the
   // reason (e.g. "SASL authentication error: …") is in librdkafka's FAIL log lines.
