@@ -5,7 +5,8 @@ import { compileIndexTemplate } from './shared/index-name.js';
 import type { SluiceConfig } from './config/schema.js';
 import { createClient } from './shared/es-client.js';
 import { probeServer, serverName, targetName, type ServerInfo } from './elasticsearch/server.js';
-import { createTokenSource, securityProperties } from './kafka/auth.js';
+import { createTokenSource } from './kafka/auth.js';
+import { baseProperties, type RdkafkaProperties } from './kafka/base-config.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
 
@@ -29,15 +30,8 @@ export async function checkConfig(config: SluiceConfig, logger: Logger): Promise
 }
 
 /** The check's librdkafka properties: the run's connection and group, never committing. */
-export function checkProperties(config: SluiceConfig): Record<string, string | number | boolean> {
-  return {
-    'client.id': 'sluice-check',
-    'metadata.broker.list': config.kafka.brokers.join(','),
-    'group.id': config.kafka.groupId,
-    'enable.auto.commit': false,
-    ...securityProperties(config.kafka),
-    ...config.kafka.rdkafka,
-  };
+export function checkProperties(config: SluiceConfig): RdkafkaProperties {
+  return baseProperties(config.kafka, 'sluice-check', { 'group.id': config.kafka.groupId, 'enable.auto.commit': false });
 }
 
 async function checkKafka(config: SluiceConfig, logger: Logger): Promise<CheckLine[]> {

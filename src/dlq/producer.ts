@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.js';
 import type { KafkaRecord } from '../dispatch/batch.js';
 import { DeadLetterClosedError, KafkaError } from '../shared/errors.js';
-import { securityProperties, type TokenSource } from '../kafka/auth.js';
+import type { TokenSource } from '../kafka/auth.js';
+import { baseProperties, type RdkafkaProperties } from '../kafka/base-config.js';
 import { failureClass, type RecordFailure } from '../shared/protocol.js';
 import { describeCode, rdkafkaCode } from './classify.js';
 import { createDeadLetterSender, TRUNCATED_HEADER, type DeadLetterMessage } from './sender.js';
@@ -44,19 +45,16 @@ export interface DeadLetterHooks {
  * librdkafka's 5 minutes. It never creates the topic: a misspelt `errors.dlqTopic` would
  * otherwise become a topic with the broker's defaults (retention included) that nobody reads.
  */
-export function producerProperties(config: SluiceConfig): Record<string, string | number | boolean> {
-  return {
-    'client.id': 'sluice-dlq',
-    'metadata.broker.list': config.kafka.brokers.join(','),
+export function producerProperties(config: SluiceConfig): RdkafkaProperties {
+  const own = {
     'enable.idempotence': true,
     dr_cb: true,
     'linger.ms': 5,
     'message.max.bytes': Math.min(RDKAFKA_MESSAGE_MAX, config.pipeline.maxDocBytes + HEADERS_HEADROOM_BYTES),
     'message.timeout.ms': 30_000,
     'allow.auto.create.topics': false,
-    ...securityProperties(config.kafka),
-    ...dlqPassthrough(config.kafka.rdkafka),
   };
+  return baseProperties(config.kafka, 'sluice-dlq', own, dlqPassthrough(config.kafka.rdkafka));
 }
 
 /**
@@ -165,8 +163,8 @@ export function dlqHeaders(record: KafkaRecord, failure: RecordFailure, now = ne
 }
 
 /** Security and connection settings of the consumer apply to the producer too. */
-function dlqPassthrough(rdkafkaConf: Record<string, string | number | boolean>): Record<string, string | number | boolean> {
-  const out: Record<string, string | number | boolean> = {};
+function dlqPassthrough(rdkafkaConf: RdkafkaProperties): RdkafkaProperties {
+  const out: RdkafkaProperties = {};
   for (const [k, v] of Object.entries(rdkafkaConf)) if (/^(security\.|sasl\.|ssl\.|socket\.|client\.rack)/.test(k)) out[k] = v;
   return out;
 }

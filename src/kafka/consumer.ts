@@ -2,7 +2,8 @@ import rdkafka, { type ConsumerGlobalConfig, type KafkaConsumer, type LibrdKafka
 import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.js';
 import { KafkaError } from '../shared/errors.js';
-import { securityProperties, type TokenSource } from './auth.js';
+import type { TokenSource } from './auth.js';
+import { baseProperties } from './base-config.js';
 import { parseOffsetReset, type OffsetReset } from '../offsets/lag.js';
 
 const { CODES } = rdkafka;
@@ -60,9 +61,7 @@ export interface ConsumerTuning {
  * incrementally, and librdkafka refuses any client-side assignor setting.
  */
 export function consumerProperties(config: SluiceConfig, tuning: ConsumerTuning): ConsumerGlobalConfig {
-  return {
-    'client.id': 'sluice',
-    'metadata.broker.list': config.kafka.brokers.join(','),
+  return baseProperties(config.kafka, 'sluice', {
     'group.id': config.kafka.groupId,
     ...(config.kafka.groupInstanceId ? { 'group.instance.id': config.kafka.groupInstanceId } : {}),
     ...(config.kafka.groupProtocol === 'consumer' ? { 'group.protocol': 'consumer' } : { 'partition.assignment.strategy': 'cooperative-sticky' }),
@@ -76,9 +75,7 @@ export function consumerProperties(config: SluiceConfig, tuning: ConsumerTuning)
     'fetch.max.bytes': Math.max(1 << 20, Math.min(50 << 20, tuning.queuedMaxKbytes * 1024)),
     'fetch.queue.backoff.ms': 50,
     'socket.keepalive.enable': true,
-    ...securityProperties(config.kafka),
-    ...config.kafka.rdkafka,
-  };
+  });
 }
 
 /**
