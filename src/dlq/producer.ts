@@ -5,6 +5,7 @@ import type { KafkaRecord } from '../dispatch/batch.js';
 import { DeadLetterClosedError, KafkaError } from '../shared/errors.js';
 import type { TokenSource } from '../kafka/auth.js';
 import { baseProperties, type RdkafkaProperties } from '../kafka/base-config.js';
+import { formatRecordAt } from '../shared/coordinates.js';
 import { failureClass, type RecordFailure } from '../shared/protocol.js';
 import { describeCode, rdkafkaCode } from './classify.js';
 import { createDeadLetterSender, TRUNCATED_HEADER, type DeadLetterMessage } from './sender.js';
@@ -119,7 +120,7 @@ export function createDeadLetterProducer(config: SluiceConfig, logger: Logger, h
     send(record: KafkaRecord, failure: RecordFailure): Promise<void> {
       const key = record.key === undefined || record.key === null ? null : Buffer.isBuffer(record.key) ? record.key : Buffer.from(record.key);
       const headers = [...(record.headers ?? []), ...dlqHeaders(record, failure)];
-      return sender.send({ key, value: record.value, headers, timestamp: record.timestamp ?? Date.now() }, `${record.topic}[${record.partition}]@${record.offset}`);
+      return sender.send({ key, value: record.value, headers, timestamp: record.timestamp ?? Date.now() }, formatRecordAt(record));
     },
 
     /**

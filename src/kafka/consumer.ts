@@ -5,6 +5,7 @@ import { KafkaError } from '../shared/errors.js';
 import type { TokenSource } from './auth.js';
 import { baseProperties } from './base-config.js';
 import { parseOffsetReset, type OffsetReset } from '../offsets/lag.js';
+import { formatRecordAt, formatTp } from '../shared/coordinates.js';
 
 const { CODES } = rdkafka;
 
@@ -113,8 +114,8 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
       else consumer.assign(list);
       // librdkafka keeps a partition's pause flag across unassign and assign: a partition revoked
       // while paused would come back paused, and never be fetched again, unless resumed here.
-      const paused = new Set(toPause.map((tp) => `${tp.topic}[${tp.partition}]`));
-      const toResume = list.filter((tp) => !paused.has(`${tp.topic}[${tp.partition}]`));
+      const paused = new Set(toPause.map(formatTp));
+      const toResume = list.filter((tp) => !paused.has(formatTp(tp)));
       if (toResume.length > 0) consumer.resume(toResume);
       if (toPause.length > 0) consumer.pause(toPause);
     } else if (err.code === CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
@@ -132,7 +133,7 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
   consumer.on('offset.commit', (err: LibrdKafkaError | undefined, offsets: TopicPartitionOffset[]) => {
     // ERR__NO_OFFSET: an auto-commit with nothing new to commit.
     if (err && err.code !== CODES.ERRORS.ERR__NO_OFFSET) logger.warn({ code: err.code, message: err.message }, 'offset commit failed');
-    else if (!err) logger.debug({ offsets: offsets.filter((o) => o.offset >= 0).map((o) => `${o.topic}[${o.partition}]@${o.offset}`) }, 'offsets committed');
+    else if (!err) logger.debug({ offsets: offsets.filter((o) => o.offset >= 0).map(formatRecordAt) }, 'offsets committed');
   });
   consumer.on('event.log', (log: { severity: number; fac: string; message: string }) => {
     if (log.fac === 'FATAL') return fatal(log.message.replace(/^\[thrd:[^\]]*\]: /, ''));
@@ -243,7 +244,7 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
       if (offsets.length === 0) return;
       try {
         consumer.commitSync(offsets);
-        logger.info({ offsets: offsets.map((o) => `${o.topic}[${o.partition}]@${o.offset}`) }, 'offsets committed');
+        logger.info({ offsets: offsets.map(formatRecordAt) }, 'offsets committed');
       } catch (err) {
         logger.warn({ err, offsets }, 'commit failed; the partitions resume from their previous commit');
       }
@@ -265,5 +266,5 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
 export type Consumer = ReturnType<typeof createConsumer>;
 
 function describe(tps: TopicPartition[]): string[] {
-  return tps.map((tp) => `${tp.topic}[${tp.partition}]`);
+  return tps.map(formatTp);
 }
