@@ -1,3 +1,4 @@
+import { ReferenceMarkersError } from '../shared/errors.js';
 import { REQUIRED, type Leaf } from './schema.js';
 import { envName } from './load.js';
 import { leaves } from './validate.js';
@@ -35,6 +36,6 @@ function humanBytes(n: number): string {
 export function withReference(readme: string): string {
   const start = readme.indexOf(REFERENCE_START);
   const end = readme.indexOf(REFERENCE_END);
-  if (start < 0 || end < start) throw new Error('README.md has no config-reference markers');
+  if (start < 0 || end < start) throw new ReferenceMarkersError('README.md');
   return `${readme.slice(0, start + REFERENCE_START.length)}\n${renderReference()}\n${readme.slice(end)}`;
 }

@@ -2,12 +2,12 @@ import rdkafka, { type LibrdKafkaError, type MessageHeader, type Producer } from
 import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.js';
 import type { KafkaRecord } from '../dispatch/batch.js';
-import { DeadLetterClosedError, KafkaError } from '../shared/errors.js';
+import { DeadLetterClosedError, KafkaConnectError, KafkaError } from '../shared/errors.js';
 import type { TokenSource } from '../kafka/auth.js';
 import { baseProperties, type RdkafkaProperties } from '../kafka/base-config.js';
 import { formatRecordAt } from '../shared/coordinates.js';
 import { failureClass, type RecordFailure } from '../shared/protocol.js';
-import { describeCode, rdkafkaCode } from './classify.js';
+import { classifyDeliveryError, describeCode, rdkafkaCode } from './classify.js';
 import { createDeadLetterSender, TRUNCATED_HEADER, type DeadLetterMessage } from './sender.js';
 
 /** Headers Sluice adds to each dead-letter record, after the original record's own. */
@@ -112,7 +112,7 @@ export function createDeadLetterProducer(config: SluiceConfig, logger: Logger, h
     async connect(): Promise<void> {
       tokens?.attach(producer);
       await new Promise<void>((resolve, reject) =>
-        producer.connect({ timeout: 30_000 }, (err) => (err ? reject(new KafkaError(`dead-letter producer cannot connect: ${err.message}`, err.code)) : resolve())),
+        producer.connect({ timeout: 30_000 }, (err) => (err ? reject(new KafkaConnectError('dead-letter producer', config.kafka.brokers, err.message, err.code, { cause: err })) : resolve())),
       );
       producer.setPollInterval(20);
     },
@@ -130,7 +130,7 @@ export function createDeadLetterProducer(config: SluiceConfig, logger: Logger, h
      */
     async close(): Promise<void> {
       sender.close();
-      const closed = new DeadLetterClosedError(`dead-letter producer closed before Kafka acknowledged the write to ${topic}`);
+      const closed = new DeadLetterClosedError(topic);
       for (const waiter of pending.values()) waiter.reject(closed);
       pending.clear();
       await new Promise<void>((resolve) => producer.disconnect(2_000, () => resolve()));
@@ -139,10 +139,15 @@ export function createDeadLetterProducer(config: SluiceConfig, logger: Logger, h
   };
 }
 
-/** A librdkafka error as a `KafkaError` with its numeric code (recovered for delivery reports). */
+/**
+ * A librdkafka error as a `KafkaError` with its numeric code (recovered for delivery reports).
+ * Retriable when the same write may go through later (a full queue, a timeout); not when only an
+ * operator or a smaller record helps. The sender retries both, halting on the latter.
+ */
 function kafkaError(err: LibrdKafkaError): KafkaError {
   const code = rdkafkaCode(err);
-  return new KafkaError(code === undefined ? err.message : describeCode(code), code, { cause: err });
+  const cls = classifyDeliveryError(code);
+  return new KafkaError(code === undefined ? err.message : describeCode(code), code, { cause: err, retriable: cls === 'transient' || cls === 'timeout' });
 }
 
 export type DeadLetterProducer = ReturnType<typeof createDeadLetterProducer>;

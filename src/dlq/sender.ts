@@ -57,7 +57,7 @@ export function createDeadLetterSender(options: SenderOptions) {
   /** Aborted by close(): ends the sleeps between retries. */
   const closing = new AbortController();
 
-  const closedError = (): DeadLetterClosedError => new DeadLetterClosedError(`dead-letter producer closed before Kafka acknowledged the write to ${topic}`);
+  const closedError = (): DeadLetterClosedError => new DeadLetterClosedError(topic);
 
   /** Resolves when `set` is released; rejects when close() ends it. */
   function wait(set: Set<(err?: Error) => void>): Promise<void> {

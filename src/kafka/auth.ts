@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.js';
 import { redactUrl } from '../config/redact.js';
 import { backoffStep } from '../shared/backoff.js';
-import { KafkaError } from '../shared/errors.js';
+import { InternalError, OAuthTokenError } from '../shared/errors.js';
 
 type KafkaSettings = SluiceConfig['kafka'];
 
@@ -70,18 +70,18 @@ export function createTokenSource(kafka: KafkaSettings, logger: Logger) {
         signal: AbortSignal.timeout(30_000),
       });
     } catch (err) {
-      throw new KafkaError(`OAuth token endpoint ${endpoint} not reachable: ${(err as Error).message}`, undefined, { cause: err });
+      throw new OAuthTokenError(endpoint, { kind: 'unreachable', detail: (err as Error).message }, { cause: err });
     }
     const text = await response.text();
-    if (!response.ok) throw new KafkaError(`OAuth token endpoint ${endpoint} answered ${response.status}: ${text.slice(0, 200)}`, undefined);
+    if (!response.ok) throw new OAuthTokenError(endpoint, { kind: 'status', status: response.status, body: text });
     let parsed: TokenResponse;
     try {
       parsed = JSON.parse(text) as TokenResponse;
     } catch {
-      throw new KafkaError(`OAuth token endpoint ${endpoint} did not answer JSON`, undefined);
+      throw new OAuthTokenError(endpoint, { kind: 'not_json' });
     }
     if (typeof parsed.access_token !== 'string' || parsed.access_token === '') {
-      throw new KafkaError(`OAuth token endpoint ${endpoint} answered without an access_token`, undefined);
+      throw new OAuthTokenError(endpoint, { kind: 'no_access_token' });
     }
     const seconds = typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : 3600;
     return { token: parsed.access_token, lifetimeMs: seconds * 1000 };
@@ -108,7 +108,7 @@ export function createTokenSource(kafka: KafkaSettings, logger: Logger) {
   }
 
   return {
-    /** Fetches the first token; throws a `KafkaError` naming the endpoint when that fails. */
+    /** Fetches the first token; throws an `OAuthTokenError` (a `KafkaError`) naming the endpoint when that fails. */
     async start(): Promise<void> {
       const { token, lifetimeMs } = await fetchToken();
       current = token;
@@ -116,7 +116,7 @@ export function createTokenSource(kafka: KafkaSettings, logger: Logger) {
     },
     /** Gives a client the current token now and every refreshed one later. */
     attach(sink: TokenSink): void {
-      if (current === undefined) throw new Error('token source not started');
+      if (current === undefined) throw new InternalError('token source not started');
       sink.setOauthBearerToken(current);
       sinks.add(sink);
     },

@@ -1,7 +1,7 @@
 import rdkafka, { type ConsumerGlobalConfig, type KafkaConsumer, type LibrdKafkaError, type Message, type TopicPartition, type TopicPartitionOffset } from 'node-rdkafka';
 import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.js';
-import { KafkaError } from '../shared/errors.js';
+import { KafkaConnectError, KafkaFatalError, type KafkaError } from '../shared/errors.js';
 import type { TokenSource } from './auth.js';
 import { baseProperties } from './base-config.js';
 import { parseOffsetReset, type OffsetReset } from '../offsets/lag.js';
@@ -161,7 +161,7 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
     fatalReported = true;
     clearTimeout(fatalFallback);
     logger.error({ reason }, 'the Kafka client failed and cannot recover; stopping');
-    hooks.onFatal?.(new KafkaError(`the Kafka client failed and cannot recover: ${reason}`, CODES.ERRORS.ERR__FATAL));
+    hooks.onFatal?.(new KafkaFatalError(reason));
   }
 
   let running = false;
@@ -199,7 +199,7 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
       tokens?.attach(consumer);
       await new Promise<void>((resolve, reject) => {
         consumer.connect({ timeout: timeoutMs }, (err) => {
-          if (err) reject(new KafkaError(`cannot connect to Kafka at ${config.kafka.brokers.join(',')}: ${err.message}`, err.code, { cause: err }));
+          if (err) reject(new KafkaConnectError('consumer', config.kafka.brokers, err.message, err.code, { cause: err }));
           else resolve();
         });
       });

@@ -1,3 +1,5 @@
+import { IndexTemplateError } from './errors.js';
+
 /**
  * Compiles `index.name` templates such as `logs-{topic}-{yyyy.MM.dd}` once into a function.
  * Tokens: `{topic}`, `{partition}`, and date patterns built from yyyy, yy, MM, dd, HH (UTC) with any
@@ -28,14 +30,14 @@ export function compileIndexTemplate(template: string): IndexRouter {
     else if (token !== '' && token.replace(DATE_TOKEN, '').replace(/[.\-_]/g, '') === '' && token.match(DATE_TOKEN)) {
       parts.push({ date: token });
     } else {
-      throw new Error(`unknown token {${token}} in index name template ${JSON.stringify(template)}; use {topic}, {partition} or a date such as {yyyy.MM.dd}`);
+      throw new IndexTemplateError(template, { kind: 'unknown_token', token });
     }
   }
   parts.push({ literal: template.slice(last) });
   const literal = parts.map((p) => ('literal' in p ? p.literal : '')).join('');
-  if (/[{}]/.test(literal)) throw new Error(`unbalanced braces in index name template ${JSON.stringify(template)}`);
+  if (/[{}]/.test(literal)) throw new IndexTemplateError(template, { kind: 'unbalanced_braces' });
   if (literal !== literal.toLowerCase() || INVALID_INDEX_CHARS.test(literal)) {
-    throw new Error(`index name template ${JSON.stringify(template)} must be lowercase and free of \\ / * ? " < > | , # : and spaces`);
+    throw new IndexTemplateError(template, { kind: 'invalid_name' });
   }
   const usesDate = parts.some((p) => 'date' in p);
   if (parts.every((p) => 'literal' in p)) return { usesDate: false, name: () => literal };

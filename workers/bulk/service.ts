@@ -1,4 +1,5 @@
 import type { Client } from '@elastic/elasticsearch';
+import { BulkResponseError } from '../../src/shared/errors.js';
 
 /** Per-item result of a `_bulk` request, in request order. */
 export interface ItemResult {
@@ -17,7 +18,8 @@ type BulkResponse = {
 
 /**
  * Sends one pre-serialized NDJSON body to `_bulk` and maps the response to per-item results.
- * Returns `undefined` when every item succeeded. Request-level failures throw the client's errors.
+ * Returns `undefined` when every item succeeded. Request-level failures throw the client's errors; an
+ * answer whose items do not match the documents throws `BulkResponseError`.
  */
 export async function sendBulk(
   client: Client,
@@ -32,7 +34,7 @@ export async function sendBulk(
   if (response.errors === false) return undefined;
   const items = response.items ?? [];
   if (items.length !== expectedItems) {
-    throw new Error(`_bulk answered ${items.length} items for ${expectedItems} documents`);
+    throw new BulkResponseError(items.length, expectedItems);
   }
   return items.map((item) => {
     const op = Object.values(item)[0];

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { REFERENCE_END, REFERENCE_START, renderReference, withReference } from '../../../src/config/reference.js';
+import { ReferenceMarkersError } from '../../../src/shared/errors.js';
 import { leaves } from '../../../src/config/validate.js';
 
 describe('configuration reference', () => {
@@ -23,5 +24,9 @@ describe('configuration reference', () => {
   it('rewrites only the generated section', () => {
     const text = `# Title\n${REFERENCE_START}\nold\n${REFERENCE_END}\ntail\n`;
     expect(withReference(text)).to.equal(`# Title\n${REFERENCE_START}\n${renderReference()}\n${REFERENCE_END}\ntail\n`);
+  });
+
+  it('refuses a text without the markers', () => {
+    expect(() => withReference('# Title\n')).to.throw(ReferenceMarkersError, 'README.md has no config-reference markers');
   });
 });

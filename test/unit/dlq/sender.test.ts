@@ -146,7 +146,9 @@ describe('dead-letter sender', () => {
     s.close();
     const outcomes = await Promise.all(sends);
     expect(Date.now() - closedAt).to.be.below(5_000);
-    for (const o of outcomes) expect(o).to.be.instanceOf(DeadLetterClosedError);
+    for (const o of outcomes) {
+      expect(o).to.be.instanceOf(DeadLetterClosedError).and.include({ topic: 'dlq', message: 'dead-letter producer closed before Kafka acknowledged the write to dlq' });
+    }
     expect(await s.send(message('d'), 'd').catch((err: unknown) => err)).to.be.instanceOf(DeadLetterClosedError);
   });
 

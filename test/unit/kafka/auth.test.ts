@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { validateConfig } from '../../../src/config/validate.js';
-import { KafkaError } from '../../../src/shared/errors.js';
+import { InternalError, KafkaError, OAuthTokenError } from '../../../src/shared/errors.js';
 import { createTokenSource } from '../../../src/kafka/auth.js';
 
 const logger = pino({ level: 'silent' });
@@ -59,8 +59,14 @@ describe('OAuth token source (kafka.sasl.mechanism oauthbearer)', () => {
       await source.start();
       expect.fail('start should have failed');
     } catch (err) {
-      expect(err).to.be.instanceOf(KafkaError);
+      expect(err).to.be.instanceOf(KafkaError).and.instanceOf(OAuthTokenError);
       expect((err as Error).message).to.equal(`OAuth token endpoint ${idp.url} answered 401: {"error":"invalid_client"}`);
+      expect(err).to.deep.include({ code: 'SLUICE_KAFKA_OAUTH', retriable: false, endpoint: idp.url, problem: { kind: 'status', status: 401, body: '{"error":"invalid_client"}' } });
     }
+  });
+
+  it('refuses to attach a client before the first token', () => {
+    const source = createTokenSource(kafkaWith('http://127.0.0.1:9/token'), logger);
+    expect(() => source.attach({ setOauthBearerToken: () => undefined })).to.throw(InternalError, 'token source not started');
   });
 });

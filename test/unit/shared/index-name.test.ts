@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { IndexTemplateError } from '../../../src/shared/errors.js';
 import { compileIndexTemplate, parseTimestamp } from '../../../src/shared/index-name.js';
 
 describe('index name templates', () => {
@@ -30,6 +31,9 @@ describe('index name templates', () => {
     expect(() => compileIndexTemplate('logs-{topic')).to.throw(/unbalanced braces/);
     expect(() => compileIndexTemplate('Logs')).to.throw(/lowercase/);
     expect(() => compileIndexTemplate('a b')).to.throw(/lowercase and free of/);
+    expect(() => compileIndexTemplate('logs-{day}'))
+      .to.throw(IndexTemplateError)
+      .that.deep.includes({ code: 'SLUICE_INDEX_TEMPLATE', template: 'logs-{day}', problem: { kind: 'unknown_token', token: 'day' } });
   });
 
   it('parses ISO strings and epoch milliseconds', () => {
