@@ -330,12 +330,6 @@ function secret(name: string, doc: string): Record<string, Leaf> {
   };
 }
 
-export type IdStrategy =
-  | { kind: 'kafka' }
-  | { kind: 'key' }
-  | { kind: 'none' }
-  | { kind: 'field'; path: readonly string[] };
-
 /** What happens to a record that cannot be indexed. */
 export type FailurePolicy = 'dlq' | 'skip' | 'fail';
 
@@ -405,8 +399,3 @@ export interface SluiceConfig {
 
 /** Options that must be given: they have no sensible default. */
 export const REQUIRED: readonly string[] = ['kafka.brokers', 'kafka.groupId', 'kafka.topics'];
-
-export function parseIdStrategy(value: string): IdStrategy {
-  if (value.startsWith('field:')) return { kind: 'field', path: value.slice('field:'.length).split('.') };
-  return { kind: value as 'kafka' | 'key' | 'none' };
-}

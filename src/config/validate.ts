@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, ConfigErrors } from '../shared/errors.js';
 import { compileIndexTemplate } from '../shared/index-name.js';
+import { parseIdStrategy } from '../shared/ids.js';
 import { REQUIRED, schema, type Group, type Leaf, type SluiceConfig, type Spec } from './schema.js';
 
 /**
@@ -290,9 +291,10 @@ function crossCheck(config: SluiceConfig, errors: ConfigError[]): void {
     errors.push(new ConfigError('errors.dlqTopic', 'must not be one of kafka.topics (its records would be consumed again)'));
   }
   const ids = config.index.idStrategy;
+  const idKind = parseIdStrategy(ids).kind;
   // Records that share an id must overwrite each other in offset order; `create` keeps the first and
   // counts a different record's 409 as done (and cannot carry the external version that orders them).
-  if (config.index.opType === 'create' && (ids === 'key' || ids.startsWith('field:'))) {
+  if (config.index.opType === 'create' && (idKind === 'key' || idKind === 'field')) {
     errors.push(
       new ConfigError(
         'index.opType',
@@ -303,7 +305,7 @@ function crossCheck(config: SluiceConfig, errors: ConfigError[]): void {
   if (config.errors.onNull === 'delete') {
     // A tombstone has no value: with field ids it has no field, and kafka or none ids name no earlier
     // document. Nor can it know the day of the document it deletes.
-    if (ids !== 'key') {
+    if (idKind !== 'key') {
       errors.push(new ConfigError('errors.onNull', `is delete, which needs index.idStrategy key (got ${ids}): only the record key names the document a tombstone deletes`));
     }
     if (dated) {
