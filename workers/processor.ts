@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createLogger } from '../src/shared/logger.js';
 import { compatHeaders, createClient } from '../src/shared/es-client.js';
+import { BatchReader } from '../src/shared/batch-layout.js';
 import { documentId, getPath, idProblem, parseIdStrategy, recordKey } from '../src/shared/ids.js';
-import { COORD_STRIDE, INDEX_STRIDE, NULL_REF, Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type WorkerInit, type WorkerSignal } from '../src/shared/protocol.js';
+import { Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type WorkerInit, type WorkerSignal } from '../src/shared/protocol.js';
 import { createDecoder } from './decode.js';
 import { createActionLines, NdjsonEncoder } from './bulk/encoder.js';
 import { HaltMonitor } from './bulk/halt.js';
@@ -52,10 +53,9 @@ export async function createBatchProcessor(
     });
 
   async function process(task: BatchTask): Promise<BatchResult> {
-    const bytes = Buffer.from(task.data);
-    const { index, coords } = task;
-    const count = coords.length / COORD_STRIDE;
-    const outcomes = new Uint8Array(count);
+    const batch = new BatchReader(task);
+    const { bytes } = batch;
+    const outcomes = new Uint8Array(batch.count);
     const failures: RecordFailure[] = [];
     const encoder = new NdjsonEncoder(Math.max(64 * 1024, Math.ceil(bytes.length * 1.25)));
     let tombstones = 0;
@@ -65,17 +65,15 @@ export async function createBatchProcessor(
       failures.push({ record, stage, reason });
     };
 
-    for (const { topic, partition, start, end } of task.slices) {
+    for (const { topic, partition, start, end } of batch.slices) {
       for (let r = start; r < end; r++) {
-        const at = r * INDEX_STRIDE;
-        const valueStart = index[at] as number;
-        const keyStart = index[at + 2] as number;
-        const key = keyStart === NULL_REF || !needsKey ? null : recordKey(bytes, keyStart, index[at + 3] as number);
-        if (valueStart === NULL_REF) {
-          tombstone(r, topic, partition, coords[r * COORD_STRIDE + 1] as number, key);
+        const key = needsKey && batch.hasKey(r) ? recordKey(bytes, batch.keyStart(r), batch.keyEnd(r)) : null;
+        if (!batch.hasValue(r)) {
+          tombstone(r, topic, partition, batch.timestamp(r), key);
           continue;
         }
-        const valueEnd = index[at + 1] as number;
+        const valueStart = batch.valueStart(r);
+        const valueEnd = batch.valueEnd(r);
         if (valueEnd - valueStart > init.maxDocBytes) {
           fail(r, 'size', `record of ${valueEnd - valueStart} bytes is larger than pipeline.maxDocBytes (${init.maxDocBytes})`);
           continue;
@@ -85,8 +83,8 @@ export async function createBatchProcessor(
           fail(r, 'decode', decoded.reason);
           continue;
         }
-        const offset = coords[r * COORD_STRIDE] as number;
-        const timestamp = coords[r * COORD_STRIDE + 1] as number;
+        const offset = batch.offset(r);
+        const timestamp = batch.timestamp(r);
 
         let out: TransformResult = decoded.doc;
         let text = decoded.text;
@@ -165,7 +163,7 @@ export async function createBatchProcessor(
       } else if (key === null || key === '') {
         fail(record, 'route', 'tombstone without a key: there is no document id to delete');
       } else {
-        encoder.appendDelete(deleteFor(router.name(topic, partition, timestamp), key, versioned ? (coords[record * COORD_STRIDE] as number) : undefined), record);
+        encoder.appendDelete(deleteFor(router.name(topic, partition, timestamp), key, versioned ? batch.offset(record) : undefined), record);
         outcomes[record] = Outcome.Indexed;
       }
     }

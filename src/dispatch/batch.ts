@@ -1,5 +1,8 @@
 import type { MessageHeader } from 'node-rdkafka';
-import { COORD_STRIDE, INDEX_STRIDE, NULL_REF, type BatchTask, type Slice } from '../shared/protocol.js';
+import { packBatch, recordBytes } from '../shared/batch-layout.js';
+import type { BatchTask } from '../shared/protocol.js';
+
+export { recordBytes };
 
 /** The fields of a node-rdkafka message that Sluice reads. */
 export interface KafkaRecord {
@@ -19,10 +22,6 @@ export interface KafkaRecord {
  * backlog of small records overshoots the byte budget several times over.
  */
 export const RECORD_OVERHEAD_BYTES = 640;
-
-export function recordBytes(r: KafkaRecord): number {
-  return (r.value?.length ?? 0) + (r.key ? (typeof r.key === 'string' ? Buffer.byteLength(r.key) : r.key.length) : 0);
-}
 
 /** The records of one partition within a batch, in offset order. */
 export interface PartitionRun {
@@ -74,49 +73,8 @@ export class BatchBuilder {
   }
 }
 
-/**
- * Copies the records' values and keys into one ArrayBuffer with an offset index: the task crosses
- * to the worker by transfer, without cloning. This is the main thread's one copy of the bytes.
- */
+/** The task of the given runs: each run one slice, the records packed by `packBatch` for transfer. */
 export function packTask(runs: readonly PartitionRun[], id = 0): { task: BatchTask; transferList: ArrayBuffer[] } {
-  let count = 0;
-  let size = 0;
-  for (const run of runs) {
-    count += run.records.length;
-    for (const r of run.records) size += recordBytes(r);
-  }
-  const data = new ArrayBuffer(size);
-  const bytes = Buffer.from(data);
-  const index = new Uint32Array(count * INDEX_STRIDE);
-  const coords = new Float64Array(count * COORD_STRIDE);
-  const slices: Slice[] = [];
-  let at = 0;
-  let i = 0;
-  for (const run of runs) {
-    const start = i;
-    for (const r of run.records) {
-      const ix = i * INDEX_STRIDE;
-      if (r.value === null) {
-        index[ix] = NULL_REF;
-        index[ix + 1] = NULL_REF;
-      } else {
-        index[ix] = at;
-        at += r.value.copy(bytes, at);
-        index[ix + 1] = at;
-      }
-      if (r.key === null || r.key === undefined) {
-        index[ix + 2] = NULL_REF;
-        index[ix + 3] = NULL_REF;
-      } else {
-        index[ix + 2] = at;
-        at += typeof r.key === 'string' ? bytes.write(r.key, at) : r.key.copy(bytes, at);
-        index[ix + 3] = at;
-      }
-      coords[i * COORD_STRIDE] = r.offset;
-      coords[i * COORD_STRIDE + 1] = r.timestamp ?? 0;
-      i++;
-    }
-    slices.push({ topic: run.topic, partition: run.partition, start, end: i });
-  }
-  return { task: { id, data, index, coords, slices }, transferList: [data, index.buffer as ArrayBuffer, coords.buffer as ArrayBuffer] };
+  const { batch, transferList } = packBatch(runs);
+  return { task: { id, ...batch }, transferList };
 }

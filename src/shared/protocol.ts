@@ -1,36 +1,17 @@
+import type { PackedBatch } from './batch-layout.js';
+
 /**
- * The contract between the main thread and the worker threads. Both sides import this file and
- * nothing else of each other.
- *
- * A batch crosses the thread boundary as three transferred buffers, never as message objects:
- *
- *   data     ArrayBuffer   value₀ key₀ value₁ key₁ …            (raw bytes, back to back)
- *   index    Uint32Array   [valueStart, valueEnd, keyStart, keyEnd] per record, into `data`;
- *                          a start of NULL_REF marks a null value (tombstone) or a null key
- *   coords   Float64Array  [offset, timestampMs] per record
- *   slices                 records [start, end) belong to one topic-partition, in offset order
+ * The contract between the main thread and the worker threads: what a task, its result, a worker's
+ * signals and its start-up data are. Both sides import src/shared/ and nothing else of each other.
+ * A task's records cross as the buffers of `batch-layout.ts`.
  */
 
-export const NULL_REF = 0xffff_ffff;
-export const INDEX_STRIDE = 4;
-export const COORD_STRIDE = 2;
+// Temporary: the layout's names before batch-layout.ts, for bench/micro/decode.ts; remove once it reads through BatchReader.
+export { COORD_STRIDE, INDEX_STRIDE, NULL_REF, type Slice } from './batch-layout.js';
 
-export interface Slice {
-  topic: string;
-  partition: number;
-  /** First record of the slice (index into the batch). */
-  start: number;
-  /** One past the last record. */
-  end: number;
-}
-
-export interface BatchTask {
+export interface BatchTask extends PackedBatch {
   /** Names the task in the worker's `started`/`encoded` signals; a new one for each run of a batch. */
   id: number;
-  data: ArrayBuffer;
-  index: Uint32Array;
-  coords: Float64Array;
-  slices: Slice[];
 }
 
 /** Final outcome of one record, as a byte in `BatchResult.outcomes`. */

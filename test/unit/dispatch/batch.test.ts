@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { BatchBuilder, packTask, recordBytes, type KafkaRecord } from '../../../src/dispatch/batch.js';
-import { COORD_STRIDE, INDEX_STRIDE, NULL_REF } from '../../../src/shared/protocol.js';
+import { BatchReader } from '../../../src/shared/batch-layout.js';
 import { tpKey } from '../../../src/offsets/watermark.js';
 
 const rec = (partition: number, offset: number, value: string | null, key?: string | Buffer | null): KafkaRecord => ({
@@ -18,19 +18,20 @@ describe('batch packing', () => {
     const records = [rec(0, 5, 'a0'), rec(1, 9, 'b1', 'k'), rec(0, 6, null, Buffer.from('kk')), rec(1, 10, 'ünï')];
     for (const r of records) b.add(tpKey(r.topic, r.partition), r, recordBytes(r), recordBytes(r), 0);
     expect(b.count).to.equal(4);
-    const { task, transferList } = packTask([...b.runs.values()]);
-    expect(transferList).to.have.length(3);
+    const { task, transferList } = packTask([...b.runs.values()], 7);
+    expect(task.id).to.equal(7);
+    expect(transferList).to.deep.equal([task.data, task.index.buffer, task.coords.buffer]);
     expect(task.slices).to.deep.equal([
       { topic: 't', partition: 0, start: 0, end: 2 },
       { topic: 't', partition: 1, start: 2, end: 4 },
     ]);
-    const bytes = Buffer.from(task.data);
-    const value = (i: number) => (task.index[i * INDEX_STRIDE] === NULL_REF ? null : bytes.toString('utf8', task.index[i * INDEX_STRIDE], task.index[i * INDEX_STRIDE + 1]));
-    const key = (i: number) => (task.index[i * INDEX_STRIDE + 2] === NULL_REF ? null : bytes.toString('utf8', task.index[i * INDEX_STRIDE + 2], task.index[i * INDEX_STRIDE + 3]));
+    const batch = new BatchReader(task);
+    const value = (i: number) => (batch.hasValue(i) ? batch.bytes.toString('utf8', batch.valueStart(i), batch.valueEnd(i)) : null);
+    const key = (i: number) => (batch.hasKey(i) ? batch.bytes.toString('utf8', batch.keyStart(i), batch.keyEnd(i)) : null);
     expect([0, 1, 2, 3].map(value)).to.deep.equal(['a0', null, 'b1', 'ünï']);
     expect([0, 1, 2, 3].map(key)).to.deep.equal([null, 'kk', 'k', null]);
-    expect([0, 1, 2, 3].map((i) => task.coords[i * COORD_STRIDE])).to.deep.equal([5, 6, 9, 10]);
-    expect(task.coords[1]).to.equal(1_700_000_000_005);
+    expect([0, 1, 2, 3].map((i) => batch.offset(i))).to.deep.equal([5, 6, 9, 10]);
+    expect(batch.timestamp(0)).to.equal(1_700_000_000_005);
     expect(task.data.byteLength).to.equal(2 + 2 + 2 + 1 + 'ünï'.length + 2);
   });
 
@@ -38,7 +39,7 @@ describe('batch packing', () => {
     const b = new BatchBuilder();
     const r = rec(0, 2 ** 40 + 7, 'x');
     b.add('k', r, 1, 1, 0);
-    expect(packTask([...b.runs.values()]).task.coords[0]).to.equal(2 ** 40 + 7);
+    expect(new BatchReader(packTask([...b.runs.values()]).task).offset(0)).to.equal(2 ** 40 + 7);
   });
 
   it('drops the records of revoked partitions and their bytes', () => {

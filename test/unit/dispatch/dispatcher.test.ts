@@ -3,7 +3,8 @@ import pino from 'pino';
 import { createDispatcher, mergeResults, splitRuns, type DispatchLimits } from '../../../src/dispatch/dispatcher.js';
 import { RECORD_OVERHEAD_BYTES, type KafkaRecord } from '../../../src/dispatch/batch.js';
 import { tpKey, WatermarkTracker } from '../../../src/offsets/watermark.js';
-import { COORD_STRIDE, emptyStats, Outcome, type BatchResult, type BatchStats, type BatchTask } from '../../../src/shared/protocol.js';
+import { COORD_STRIDE } from '../../../src/shared/batch-layout.js';
+import { emptyStats, Outcome, type BatchResult, type BatchStats, type BatchTask } from '../../../src/shared/protocol.js';
 
 const logger = pino({ level: 'silent' });
 const rec = (partition: number, offset: number, size = 10): KafkaRecord => ({ topic: 't', partition, offset, value: Buffer.alloc(size, 0x61) });
