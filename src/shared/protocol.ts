@@ -6,6 +6,8 @@ import type { PackedBatch } from './batch-layout.js';
  * A task's records cross as the buffers of `batch-layout.ts`.
  */
 
+export type { WorkerInit } from './worker-init.js';
+
 // Temporary: the layout's names before batch-layout.ts, for bench/micro/decode.ts; remove once it reads through BatchReader.
 export { COORD_STRIDE, INDEX_STRIDE, NULL_REF, type Slice } from './batch-layout.js';
 
@@ -93,32 +95,6 @@ export interface BatchResult {
 export interface ServerKind {
   product: 'elasticsearch' | 'opensearch' | 'unknown';
   major: number;
-}
-
-/** What every worker is started with (Piscina `workerData`). */
-export interface WorkerInit {
-  elasticsearch: {
-    node: string[];
-    cloudId: string | undefined;
-    auth: { username?: string; password?: string; apiKey?: string; bearer?: string };
-    tls: { ca: string | undefined; rejectUnauthorized: boolean };
-    requestTimeoutMs: number;
-    /** The search engine that answered `GET /` at startup: picks the media types (`compatHeaders`). */
-    server: ServerKind;
-  };
-  index: { name: string; timestampField: string; opType: 'index' | 'create'; idStrategy: string };
-  inputFormat: 'json' | 'msgpack' | 'text';
-  invalidUtf8: 'fail' | 'replace';
-  transform: string;
-  onNull: 'skip' | 'delete' | 'dlq';
-  maxDocBytes: number;
-  bulkMaxBytes: number;
-  /** `elasticsearch.compression`: the content encoding of `_bulk` bodies, applied by the worker that built them. */
-  compression: 'none' | 'gzip';
-  /** Concurrent `_bulk` requests allowed in this worker. */
-  maxConcurrentBulks: number;
-  retry: { maxRetries: number; backoffMs: number; maxBackoffMs: number };
-  logLevel: string;
 }
 
 /**
