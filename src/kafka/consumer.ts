@@ -86,7 +86,9 @@ export function consumerProperties(config: SluiceConfig, tuning: ConsumerTuning)
  * auto-commit. The loop keeps polling while partitions are paused, revoked or draining: that serves
  * rebalance and commit callbacks and keeps the member within `max.poll.interval.ms`.
  */
-export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tuning: ConsumerTuning, logger: Logger, tokens?: TokenSource) {
+export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, logger: Logger, tokens?: TokenSource) {
+  // Set by `connect`, before the client connects: no callback of librdkafka runs earlier.
+  let hooks!: ConsumerHooks;
   let rebalancing: Promise<void> = Promise.resolve();
   const consumer: KafkaConsumer = new rdkafka.KafkaConsumer(
     {
@@ -195,7 +197,9 @@ export function createConsumer(config: SluiceConfig, hooks: ConsumerHooks, tunin
   }
 
   return {
-    async connect(timeoutMs: number): Promise<void> {
+    /** Connects and subscribes; from then on librdkafka's events reach `eventHooks`. */
+    async connect(eventHooks: ConsumerHooks, timeoutMs: number): Promise<void> {
+      hooks = eventHooks;
       tokens?.attach(consumer);
       await new Promise<void>((resolve, reject) => {
         consumer.connect({ timeout: timeoutMs }, (err) => {

@@ -50,9 +50,10 @@ export type SkipReason = 'tombstone' | 'transform' | 'malformed' | 'rejected';
 /**
  * The Prometheus metrics of one Sluice process. Counters the dispatcher already keeps and every
  * gauge are read at scrape time (nothing on the record path); bulk statistics arrive once per
- * batch with the task result.
+ * batch with the task result. The pipeline's view can be given later (`watch`): the parts it reads
+ * are built after the parts that count events into these metrics.
  */
-export function createMetrics(view: PipelineView) {
+export function createMetrics(view?: PipelineView) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -82,10 +83,6 @@ export function createMetrics(view: PipelineView) {
     });
   };
 
-  mirror('sluice_records_consumed_total', 'Records fetched from Kafka and handed to the pipeline.', () => view.counters().records);
-  mirror('sluice_records_indexed_total', 'Records whose documents are all in Elasticsearch.', () => view.counters().indexed);
-  mirror('sluice_worker_task_retries_total', 'Batches run again because their worker thread failed.', () => view.counters().taskRetries);
-  mirror('sluice_worker_task_timeouts_total', 'Worker threads terminated because a task ran past pipeline.taskTimeoutMs decoding, transforming or encoding.', () => view.counters().taskTimeouts);
   const failed = new Counter({
     name: 'sluice_records_failed_total',
     help: 'Records that could not be indexed, by class (malformed, rejected, null); errors.on* decides their fate.',
@@ -132,79 +129,88 @@ export function createMetrics(view: PipelineView) {
     registers,
   });
 
-  gauge('sluice_buffered_bytes', 'Bytes of records fetched but not yet indexed (the byte budget in use).', () => view.bufferedBytes());
-  gauge('sluice_buffered_bytes_limit', 'The byte budget, pipeline.maxBufferedBytes.', () => view.budgetBytes);
-  gauge('sluice_in_flight_bytes', 'Record bytes in batches being indexed.', () => view.inFlightBytes());
-  gauge('sluice_in_flight_batches', 'Batches being indexed by the workers.', () => view.inFlightBatches());
-  gauge('sluice_queued_batches', 'Sealed batches waiting for in-flight capacity.', () => view.queuedBatches());
-  gauge('sluice_dead_letter_pending', 'Failed records waiting for their dead-letter acknowledgement.', () => view.counters().deadLetterPending);
-  gauge('sluice_halted', '1 while halted: Elasticsearch or the dead-letter topic refuses writes for a reason only an operator can fix, or the dead-letter circuit breaker tripped (every partition paused).', () => (view.halted() ? 1 : 0));
-  new Gauge({
-    name: 'sluice_halted_by',
-    help: 'What halts the pipeline: 1 for each cause in effect (elasticsearch, dead_letter_topic, dead_letter_ratio).',
-    labelNames: ['cause'],
-    registers,
-    collect() {
-      for (const [cause, on] of Object.entries(view.haltedBy())) this.set({ cause }, on ? 1 : 0);
-    },
-  });
-  gauge('sluice_dead_letter_ratio', 'Share of dead-lettered records among the last errors.dlqWindowRecords finished records (0 while the circuit breaker is off).', () => view.deadLetterRatio() ?? 0);
-  gauge('sluice_ready', '1 when /readyz answers ready.', () => (view.ready() ? 1 : 0));
-
-  const perPartition = (name: string, help: string, read: (p: PartitionView) => number | undefined): void => {
+  /** Registers what is read from the running pipeline at scrape time. */
+  function watch(view: PipelineView): void {
+    mirror('sluice_records_consumed_total', 'Records fetched from Kafka and handed to the pipeline.', () => view.counters().records);
+    mirror('sluice_records_indexed_total', 'Records whose documents are all in Elasticsearch.', () => view.counters().indexed);
+    mirror('sluice_worker_task_retries_total', 'Batches run again because their worker thread failed.', () => view.counters().taskRetries);
+    mirror('sluice_worker_task_timeouts_total', 'Worker threads terminated because a task ran past pipeline.taskTimeoutMs decoding, transforming or encoding.', () => view.counters().taskTimeouts);
+    gauge('sluice_buffered_bytes', 'Bytes of records fetched but not yet indexed (the byte budget in use).', () => view.bufferedBytes());
+    gauge('sluice_buffered_bytes_limit', 'The byte budget, pipeline.maxBufferedBytes.', () => view.budgetBytes);
+    gauge('sluice_in_flight_bytes', 'Record bytes in batches being indexed.', () => view.inFlightBytes());
+    gauge('sluice_in_flight_batches', 'Batches being indexed by the workers.', () => view.inFlightBatches());
+    gauge('sluice_queued_batches', 'Sealed batches waiting for in-flight capacity.', () => view.queuedBatches());
+    gauge('sluice_dead_letter_pending', 'Failed records waiting for their dead-letter acknowledgement.', () => view.counters().deadLetterPending);
+    gauge('sluice_halted', '1 while halted: Elasticsearch or the dead-letter topic refuses writes for a reason only an operator can fix, or the dead-letter circuit breaker tripped (every partition paused).', () => (view.halted() ? 1 : 0));
     new Gauge({
-      name,
-      help,
-      labelNames: ['topic', 'partition'],
+      name: 'sluice_halted_by',
+      help: 'What halts the pipeline: 1 for each cause in effect (elasticsearch, dead_letter_topic, dead_letter_ratio).',
+      labelNames: ['cause'],
+      registers,
+      collect() {
+        for (const [cause, on] of Object.entries(view.haltedBy())) this.set({ cause }, on ? 1 : 0);
+      },
+    });
+    gauge('sluice_dead_letter_ratio', 'Share of dead-lettered records among the last errors.dlqWindowRecords finished records (0 while the circuit breaker is off).', () => view.deadLetterRatio() ?? 0);
+    gauge('sluice_ready', '1 when /readyz answers ready.', () => (view.ready() ? 1 : 0));
+
+    const perPartition = (name: string, help: string, read: (p: PartitionView) => number | undefined): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['topic', 'partition'],
+        registers,
+        collect() {
+          this.reset();
+          for (const p of view.partitions()) {
+            const value = read(p);
+            if (value !== undefined) this.set({ topic: p.topic, partition: String(p.partition) }, value);
+          }
+        },
+      });
+    };
+    gauge('sluice_partitions_assigned', 'Partitions assigned to this member.', () => view.partitions().length);
+    gauge('sluice_partitions_paused', 'Assigned partitions paused (budget, halt, stop or blocked).', () => view.partitions().filter((p) => p.paused).length);
+    gauge('sluice_partitions_blocked', 'Partitions stopped before a record that failed with policy fail.', () => view.partitions().filter((p) => p.blocked).length);
+    gauge('sluice_partitions_stuck', 'Partitions whose watermark is held back by a batch running for longer than health.stallSeconds.', () =>
+      view.partitions().filter((p) => p.stuck).length,
+    );
+    perPartition('sluice_partition_paused', '1 while the partition is paused.', (p) => (p.paused ? 1 : 0));
+    perPartition('sluice_partition_watermark_offset', 'Next offset to commit: every record below it is indexed or dead-lettered.', (p) => p.watermark);
+    perPartition('sluice_partition_committed_offset', 'Offset committed to Kafka (librdkafka statistics).', (p) => p.committed);
+    perPartition('sluice_partition_high_watermark_offset', 'End of the partition in Kafka (librdkafka statistics).', (p) => p.highWatermark);
+    perPartition('sluice_partition_oldest_batch_seconds', 'How long the batch holding the partition\'s watermark back has been running since a worker started it (absent when none is).', (p) => p.oldestBatchSeconds);
+    perPartition('sluice_consumer_lag', 'Records in Kafka beyond the watermark of the partition (transaction markers and aborted records not counted).', (p) => p.lag);
+    gauge('sluice_consumer_lag_sum', 'Sum of sluice_consumer_lag over the assigned partitions (for lag-based autoscaling).', () =>
+      view.partitions().reduce((sum, p) => sum + (p.lag ?? 0), 0),
+    );
+
+    const elu = new Map<number, EventLoopUtilization>();
+    new Gauge({
+      name: 'sluice_worker_utilization',
+      help: 'Share of time each worker thread was busy since the previous scrape (event-loop utilisation, 0..1).',
+      labelNames: ['worker'],
       registers,
       collect() {
         this.reset();
-        for (const p of view.partitions()) {
-          const value = read(p);
-          if (value !== undefined) this.set({ topic: p.topic, partition: String(p.partition) }, value);
+        const seen = new Set<number>();
+        for (const worker of view.workers()) {
+          const now = worker.performance.eventLoopUtilization();
+          const before = elu.get(worker.threadId);
+          const delta = before ? worker.performance.eventLoopUtilization(now, before) : now;
+          elu.set(worker.threadId, now);
+          seen.add(worker.threadId);
+          this.set({ worker: String(worker.threadId) }, delta.utilization);
         }
+        for (const id of elu.keys()) if (!seen.has(id)) elu.delete(id);
       },
     });
-  };
-  gauge('sluice_partitions_assigned', 'Partitions assigned to this member.', () => view.partitions().length);
-  gauge('sluice_partitions_paused', 'Assigned partitions paused (budget, halt, stop or blocked).', () => view.partitions().filter((p) => p.paused).length);
-  gauge('sluice_partitions_blocked', 'Partitions stopped before a record that failed with policy fail.', () => view.partitions().filter((p) => p.blocked).length);
-  gauge('sluice_partitions_stuck', 'Partitions whose watermark is held back by a batch running for longer than health.stallSeconds.', () =>
-    view.partitions().filter((p) => p.stuck).length,
-  );
-  perPartition('sluice_partition_paused', '1 while the partition is paused.', (p) => (p.paused ? 1 : 0));
-  perPartition('sluice_partition_watermark_offset', 'Next offset to commit: every record below it is indexed or dead-lettered.', (p) => p.watermark);
-  perPartition('sluice_partition_committed_offset', 'Offset committed to Kafka (librdkafka statistics).', (p) => p.committed);
-  perPartition('sluice_partition_high_watermark_offset', 'End of the partition in Kafka (librdkafka statistics).', (p) => p.highWatermark);
-  perPartition('sluice_partition_oldest_batch_seconds', 'How long the batch holding the partition\'s watermark back has been running since a worker started it (absent when none is).', (p) => p.oldestBatchSeconds);
-  perPartition('sluice_consumer_lag', 'Records in Kafka beyond the watermark of the partition (transaction markers and aborted records not counted).', (p) => p.lag);
-  gauge('sluice_consumer_lag_sum', 'Sum of sluice_consumer_lag over the assigned partitions (for lag-based autoscaling).', () =>
-    view.partitions().reduce((sum, p) => sum + (p.lag ?? 0), 0),
-  );
-
-  const elu = new Map<number, EventLoopUtilization>();
-  new Gauge({
-    name: 'sluice_worker_utilization',
-    help: 'Share of time each worker thread was busy since the previous scrape (event-loop utilisation, 0..1).',
-    labelNames: ['worker'],
-    registers,
-    collect() {
-      this.reset();
-      const seen = new Set<number>();
-      for (const worker of view.workers()) {
-        const now = worker.performance.eventLoopUtilization();
-        const before = elu.get(worker.threadId);
-        const delta = before ? worker.performance.eventLoopUtilization(now, before) : now;
-        elu.set(worker.threadId, now);
-        seen.add(worker.threadId);
-        this.set({ worker: String(worker.threadId) }, delta.utilization);
-      }
-      for (const id of elu.keys()) if (!seen.has(id)) elu.delete(id);
-    },
-  });
+  }
+  if (view) watch(view);
 
   return {
     registry,
+    watch,
     /** A batch completed: what its worker did. */
     batch(stats: BatchStats): void {
       documents.inc(stats.docs);

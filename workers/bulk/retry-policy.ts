@@ -9,7 +9,17 @@ import type { OpType } from './encoder.js';
  * `document_parsing_exception` on 8.x and 9.x; both are a 400, rejected). Pure functions: the sink
  * applies them, tests call them directly.
  */
-export type ItemVerdict = 'ok' | 'retry' | 'halt' | 'reject';
+
+/**
+ * What to do with a failed item or request, one vocabulary for both: send it again with backoff,
+ * within `errors.maxRetries` (`retry`); send it in halves (`split`: a body too large for the server,
+ * requests only); send it again without limit while the pipeline reports itself halted (`halt`:
+ * only an operator can fix it); or give its documents up as failed (`reject`).
+ */
+export type FailureKind = 'retry' | 'split' | 'halt' | 'reject';
+
+/** An item is done (`ok`) or failed; an item cannot be split. */
+export type ItemVerdict = 'ok' | Exclude<FailureKind, 'split'>;
 
 /**
  * Failures no record can cause and no retry soon cures: credentials, permissions, a blocked
@@ -45,19 +55,22 @@ export function classifyItem(status: number, errorType: string | undefined, opTy
   return 'reject';
 }
 
-export interface RequestFailure {
-  /** Retrying the same request can succeed (overload, outage, timeout). */
-  retry: boolean;
-  /** Only an operator can fix it: retry without limit and halt the pipeline meanwhile. */
-  halt: boolean;
-  /** The body is too large for the server: send it in halves. */
-  split: boolean;
+/** What the server answered (no status when no answer came), for logs, halts and failed documents. */
+export interface FailureFacts {
   status?: number;
   errorType?: string;
   reason: string;
-  /** The cause, for the retry metrics. */
-  cls: RetryClass;
 }
+
+/**
+ * The decision on a failed `_bulk` request, tagged by `kind`. `cls` is the retry metrics class of
+ * what is sent again; a rejected request is not.
+ */
+export type RequestDecision =
+  | (FailureFacts & { kind: 'retry'; cls: Exclude<RetryClass, 'too_large' | 'halted'> })
+  | (FailureFacts & { kind: 'split'; cls: 'too_large' })
+  | (FailureFacts & { kind: 'halt'; cls: 'halted' })
+  | (FailureFacts & { kind: 'reject' });
 
 /** The cause of a retried item, for the retry metrics. */
 export function itemRetryClass(verdict: ItemVerdict, status: number): RetryClass {
@@ -68,26 +81,26 @@ export function itemRetryClass(verdict: ItemVerdict, status: number): RetryClass
 /**
  * A failure of the whole `_bulk` request. Overload, timeouts, lost connections and 5xx are retried
  * with backoff, bounded by `errors.maxRetries`; authentication failures and cluster blocks halt
- * (retried without limit). Nothing is dropped.
+ * (retried without limit); a body too large (413) is split; a malformed request (400) is rejected.
  */
-export function classifyRequestError(err: unknown): RequestFailure {
+export function classifyRequestError(err: unknown): RequestDecision {
   if (err instanceof errors.ResponseError) {
     const status = err.statusCode ?? 0;
     const body = err.body as { error?: { type?: string; reason?: string } } | undefined;
     const errorType = body?.error?.type;
     const reason = body?.error?.reason ?? err.message;
-    if (status === 413) return { retry: true, halt: false, split: true, status, reason: 'request body too large', cls: 'too_large' };
-    const halt = status === 401 || status === 403 || (errorType !== undefined && HALT_TYPES.has(errorType));
-    const cls: RetryClass = halt ? 'halted' : status === 429 || isRejection(errorType) ? 'overload' : status >= 500 ? 'server_error' : 'other';
-    const out: RequestFailure = { retry: halt || status !== 400, halt, split: false, status, reason, cls };
-    if (errorType !== undefined) out.errorType = errorType;
-    return out;
+    if (status === 413) return { kind: 'split', status, reason: 'request body too large', cls: 'too_large' };
+    const facts: FailureFacts = errorType === undefined ? { status, reason } : { status, errorType, reason };
+    if (status === 401 || status === 403 || (errorType !== undefined && HALT_TYPES.has(errorType))) return { kind: 'halt', ...facts, cls: 'halted' };
+    // A malformed request: the same body would be refused again.
+    if (status === 400) return { kind: 'reject', ...facts };
+    return { kind: 'retry', ...facts, cls: status === 429 || isRejection(errorType) ? 'overload' : status >= 500 ? 'server_error' : 'other' };
   }
-  if (err instanceof errors.TimeoutError) return { retry: true, halt: false, split: false, reason: 'request timed out', cls: 'timeout' };
+  if (err instanceof errors.TimeoutError) return { kind: 'retry', reason: 'request timed out', cls: 'timeout' };
   if (err instanceof errors.ConnectionError || err instanceof errors.NoLivingConnectionsError) {
-    return { retry: true, halt: false, split: false, reason: `connection failed: ${err.message}`, cls: 'connection' };
+    return { kind: 'retry', reason: `connection failed: ${err.message}`, cls: 'connection' };
   }
-  return { retry: true, halt: false, split: false, reason: err instanceof Error ? `${err.name}: ${err.message}` : String(err), cls: 'other' };
+  return { kind: 'retry', reason: err instanceof Error ? `${err.name}: ${err.message}` : String(err), cls: 'other' };
 }
 
 /** True while another attempt is allowed; `maxRetries` of -1 means forever. */

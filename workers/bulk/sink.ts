@@ -2,12 +2,13 @@ import type { Client } from '@elastic/elasticsearch';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { backoffDelay } from '../../src/shared/backoff.js';
+import { InternalError } from '../../src/shared/errors.js';
 import type { RetryClass } from '../../src/shared/protocol.js';
 import { compressBody, type Compression } from './compression.js';
 import type { EncodedBatch, OpType } from './encoder.js';
 import { buildRequests, subsetRequest, type BulkRequest } from './request-builder.js';
 import type { HaltMonitor } from './halt.js';
-import { classifyItem, classifyRequestError, itemRetryClass, mayRetry } from './retry-policy.js';
+import { classifyItem, classifyRequestError, itemRetryClass, mayRetry, type FailureFacts } from './retry-policy.js';
 import type { Semaphore } from './semaphore.js';
 import { sendBulk, type ItemResult } from './service.js';
 
@@ -92,26 +93,40 @@ export function createBulkSink(options: BulkSinkOptions) {
         } catch (err) {
           semaphore.release();
           result.bulkMs.push(performance.now() - sentAt);
-          const failure = classifyRequestError(err);
-          if (failure.split && request.docs.length > 1) {
-            countRetry(result, failure.cls);
-            const half = request.docs.length >> 1;
-            setHalted(false);
-            await Promise.all([
-              deliver(batch, subsetRequest(batch, request.docs.subarray(0, half)), result),
-              deliver(batch, subsetRequest(batch, request.docs.subarray(half)), result),
-            ]);
-            return;
+          const decision = classifyRequestError(err);
+          switch (decision.kind) {
+            case 'split':
+              if (request.docs.length > 1) {
+                countRetry(result, decision.cls);
+                const half = request.docs.length >> 1;
+                setHalted(false);
+                await Promise.all([
+                  deliver(batch, subsetRequest(batch, request.docs.subarray(0, half)), result),
+                  deliver(batch, subsetRequest(batch, request.docs.subarray(half)), result),
+                ]);
+                return;
+              }
+              // One document too large on its own: nothing smaller to send.
+              rejectAll(result, request.docs, decision, attempt + 1);
+              return;
+            case 'reject':
+              rejectAll(result, request.docs, decision, attempt + 1);
+              return;
+            case 'retry':
+              if (!mayRetry(attempt, retry.maxRetries)) {
+                rejectAll(result, request.docs, decision, attempt + 1);
+                return;
+              }
+              break;
+            case 'halt':
+              setHalted(true, decision);
+              break;
+            default:
+              return unreachable(decision);
           }
-          if (failure.halt) {
-            setHalted(true, failure);
-          } else if (!failure.retry || failure.split || !mayRetry(attempt, retry.maxRetries)) {
-            for (const d of request.docs) result.failures.set(d, { ...failure, attempts: attempt + 1 });
-            return;
-          }
-          logger.warn({ status: failure.status, errorType: failure.errorType, reason: failure.reason, attempt, docs: request.docs.length }, 'bulk request failed; retrying');
-          await sleep(backoffDelay(failure.halt ? haltRound++ : attempt++, retry.backoffMs, retry.maxBackoffMs));
-          countRetry(result, failure.cls);
+          logger.warn({ status: decision.status, errorType: decision.errorType, reason: decision.reason, attempt, docs: request.docs.length }, 'bulk request failed; retrying');
+          await sleep(backoffDelay(decision.kind === 'halt' ? haltRound++ : attempt++, retry.backoffMs, retry.maxBackoffMs));
+          countRetry(result, decision.cls);
           continue;
         }
         semaphore.release();
@@ -125,15 +140,24 @@ export function createBulkSink(options: BulkSinkOptions) {
           const item = items[k] as ItemResult;
           const doc = request.docs[k] as number;
           const verdict = classifyItem(item.status, item.errorType, batch.docDeletes[doc] === 1 ? 'delete' : opType, versioned);
-          if (verdict === 'ok') continue;
-          if (verdict === 'halt') {
-            again.push(doc);
-            haltedBy ??= item;
-          } else if (verdict === 'retry' && mayRetry(attempt, retry.maxRetries)) {
-            again.push(doc);
-            retriedBy ??= item;
-          } else {
-            result.failures.set(doc, toFailure(item, attempt + 1));
+          switch (verdict) {
+            case 'ok':
+              break;
+            case 'halt':
+              again.push(doc);
+              haltedBy ??= item;
+              break;
+            case 'retry':
+              if (mayRetry(attempt, retry.maxRetries)) {
+                again.push(doc);
+                retriedBy ??= item;
+              } else result.failures.set(doc, toFailure(item, attempt + 1));
+              break;
+            case 'reject':
+              result.failures.set(doc, toFailure(item, attempt + 1));
+              break;
+            default:
+              unreachable(verdict);
           }
         }
         setHalted(haltedBy !== undefined, haltedBy && { status: haltedBy.status, errorType: haltedBy.errorType, reason: haltedBy.reason ?? `status ${haltedBy.status}` });
@@ -156,6 +180,21 @@ export function createBulkSink(options: BulkSinkOptions) {
 
 function countRetry(result: SinkResult, cls: RetryClass): void {
   result.retries[cls] = (result.retries[cls] ?? 0) + 1;
+}
+
+/** Every document of a request failed as the request did. */
+function rejectAll(result: SinkResult, docs: Int32Array, facts: FailureFacts, attempts: number): void {
+  for (const d of docs) {
+    const f: DocFailure = { reason: facts.reason, attempts };
+    if (facts.status !== undefined) f.status = facts.status;
+    if (facts.errorType !== undefined) f.errorType = facts.errorType;
+    result.failures.set(d, f);
+  }
+}
+
+/** A decision or verdict no case handled: the compiler proves this unreachable. */
+function unreachable(value: never): never {
+  throw new InternalError(`unhandled bulk failure decision ${JSON.stringify(value)}`);
 }
 
 function toFailure(item: ItemResult, attempts: number): DocFailure {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { errors } from '@elastic/elasticsearch';
+import { BulkResponseError } from '../../../../src/shared/errors.js';
 import { classifyItem, classifyRequestError, mayRetry } from '../../../../workers/bulk/retry-policy.js';
 
 describe('retry policy', () => {
@@ -52,23 +53,42 @@ describe('retry policy', () => {
       new errors.ResponseError({ statusCode, body: { error: { type, reason: `${type} happened` } }, headers: {}, warnings: null, meta: {} as never });
     expect(classifyItem(400, 'rejected_execution_exception', 'index')).to.equal('retry');
     expect(classifyItem(400, 'es_rejected_execution_exception', 'index')).to.equal('retry');
-    expect(classifyRequestError(response(500, 'rejected_execution_exception'))).to.deep.include({ retry: true, halt: false, cls: 'overload' });
-    expect(classifyRequestError(response(500, 'es_rejected_execution_exception'))).to.deep.include({ retry: true, halt: false, cls: 'overload' });
-    expect(classifyRequestError(response(429, 'rejected_execution_exception'))).to.deep.include({ retry: true, halt: false, cls: 'overload' });
+    expect(classifyRequestError(response(500, 'rejected_execution_exception'))).to.deep.include({ kind: 'retry', cls: 'overload' });
+    expect(classifyRequestError(response(500, 'es_rejected_execution_exception'))).to.deep.include({ kind: 'retry', cls: 'overload' });
+    expect(classifyRequestError(response(429, 'rejected_execution_exception'))).to.deep.include({ kind: 'retry', cls: 'overload' });
   });
 
-  it('retries overload, outages, timeouts and lost connections; splits on 413', () => {
+  it('retries overload, outages, timeouts and lost connections; halts on auth and blocks; splits on 413; rejects 400', () => {
     const response = (statusCode: number, type?: string) =>
       new errors.ResponseError({ statusCode, body: type ? { error: { type, reason: `${type} happened` } } : undefined, headers: {}, warnings: null, meta: {} as never });
-    expect(classifyRequestError(response(429, 'es_rejected_execution_exception'))).to.deep.include({ retry: true, split: false, status: 429 });
-    expect(classifyRequestError(response(503))).to.deep.include({ retry: true, status: 503 });
-    expect(classifyRequestError(response(401, 'security_exception'))).to.deep.include({ retry: true, halt: true, errorType: 'security_exception' });
-    expect(classifyRequestError(response(403, 'cluster_block_exception'))).to.deep.include({ halt: true });
-    expect(classifyRequestError(response(503))).to.deep.include({ halt: false });
-    expect(classifyRequestError(response(413))).to.deep.include({ retry: true, split: true });
-    expect(classifyRequestError(response(400, 'parse_exception'))).to.deep.include({ retry: false, errorType: 'parse_exception' });
-    expect(classifyRequestError(new errors.TimeoutError('slow'))).to.deep.include({ retry: true });
-    expect(classifyRequestError(new errors.ConnectionError('refused'))).to.deep.include({ retry: true });
+    expect(classifyRequestError(response(429, 'es_rejected_execution_exception'))).to.deep.equal({
+      kind: 'retry',
+      status: 429,
+      errorType: 'es_rejected_execution_exception',
+      reason: 'es_rejected_execution_exception happened',
+      cls: 'overload',
+    });
+    expect(classifyRequestError(response(503))).to.deep.include({ kind: 'retry', status: 503, cls: 'server_error' });
+    expect(classifyRequestError(response(404, 'no_handler_found_exception'))).to.deep.include({ kind: 'retry', status: 404, cls: 'other' });
+    expect(classifyRequestError(response(401, 'security_exception'))).to.deep.equal({
+      kind: 'halt',
+      status: 401,
+      errorType: 'security_exception',
+      reason: 'security_exception happened',
+      cls: 'halted',
+    });
+    expect(classifyRequestError(response(403, 'cluster_block_exception'))).to.deep.include({ kind: 'halt', cls: 'halted' });
+    expect(classifyRequestError(response(429, 'cluster_block_exception'))).to.deep.include({ kind: 'halt', cls: 'halted' }, 'flood stage');
+    expect(classifyRequestError(response(413))).to.deep.equal({ kind: 'split', status: 413, reason: 'request body too large', cls: 'too_large' });
+    expect(classifyRequestError(response(400, 'parse_exception'))).to.deep.equal({ kind: 'reject', status: 400, errorType: 'parse_exception', reason: 'parse_exception happened' });
+    expect(classifyRequestError(new errors.TimeoutError('slow'))).to.deep.equal({ kind: 'retry', reason: 'request timed out', cls: 'timeout' });
+    expect(classifyRequestError(new errors.ConnectionError('refused'))).to.deep.equal({ kind: 'retry', reason: 'connection failed: refused', cls: 'connection' });
+    expect(classifyRequestError(new errors.NoLivingConnectionsError('none', {} as never))).to.deep.include({ kind: 'retry', cls: 'connection' });
+  });
+
+  it('retries an answer whose items do not match the request, and anything unknown', () => {
+    expect(classifyRequestError(new BulkResponseError(3, 4))).to.deep.equal({ kind: 'retry', reason: 'BulkResponseError: _bulk answered 3 items for 4 documents', cls: 'other' });
+    expect(classifyRequestError('odd')).to.deep.equal({ kind: 'retry', reason: 'odd', cls: 'other' });
   });
 
   it('retries forever with -1, else up to maxRetries', () => {

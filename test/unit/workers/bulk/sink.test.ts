@@ -115,6 +115,46 @@ describe('bulk sink (against a real HTTP server)', () => {
     expect(result.failures.size).to.equal(0);
     const delivered = es.requests.filter((r) => r.length <= 2).flat().sort();
     expect(delivered).to.deep.equal(['d0', 'd1', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7']);
+    expect(result.retries).to.deep.equal({ too_large: 3 }, 'one split of 8, two of 4');
+  });
+
+  it('rejects a single document refused with 413: there is nothing smaller to send', async () => {
+    const es = await fakeElasticsearch(() => ({ status: 413, body: {} }));
+    server = es.server;
+    const result = await sinkFor(es.url).index(batch(2));
+    expect(es.requests).to.deep.equal([['d0', 'd1'], ['d0'], ['d1']]);
+    expect([...result.failures.entries()]).to.deep.equal([
+      [0, { status: 413, reason: 'request body too large', attempts: 1 }],
+      [1, { status: 413, reason: 'request body too large', attempts: 1 }],
+    ]);
+    expect(result.retries).to.deep.equal({ too_large: 1 });
+  });
+
+  it('rejects every document of a request refused with 400, without retrying it', async () => {
+    const es = await fakeElasticsearch(() => ({ status: 400, body: { error: { type: 'parse_exception', reason: 'request body is required' }, status: 400 } }));
+    server = es.server;
+    const result = await sinkFor(es.url).index(batch(2));
+    expect(es.requests).to.have.length(1);
+    expect([...result.failures.entries()]).to.deep.equal([
+      [0, { status: 400, errorType: 'parse_exception', reason: 'request body is required', attempts: 1 }],
+      [1, { status: 400, errorType: 'parse_exception', reason: 'request body is required', attempts: 1 }],
+    ]);
+    expect(result.retries).to.deep.equal({});
+  });
+
+  it('a request refused with 401 halts the pipeline until it is accepted, then resumes', async () => {
+    let round = 0;
+    const es = await fakeElasticsearch((ids) => (++round <= 2 ? { status: 401, body: { error: { type: 'security_exception', reason: 'unable to authenticate' } } } : ok(ids)));
+    server = es.server;
+    const signals: WorkerSignal[] = [];
+    const result = await sinkFor(es.url, { maxRetries: 0, signals }).index(batch(2));
+    expect(result.failures.size).to.equal(0);
+    expect(es.requests).to.have.length(3);
+    expect(result.retries).to.deep.equal({ halted: 2 });
+    expect(signals).to.deep.equal([
+      { kind: 'halt', threadId: 7, status: 401, errorType: 'security_exception', reason: 'unable to authenticate' },
+      { kind: 'resume', threadId: 7 },
+    ]);
   });
 
   it('cuts a batch into several concurrent bodies by bytes', async () => {
@@ -160,8 +200,9 @@ describe('bulk sink (against a real HTTP server)', () => {
     server = es.server;
     const result = await sinkFor(es.url, { maxRetries: 2 }).index(batch(2));
     expect(es.requests).to.have.length(3);
-    expect(result.failures.get(0)).to.deep.include({ status: 503, reason: 'down', attempts: 3 });
+    expect(result.failures.get(0)).to.deep.equal({ status: 503, errorType: 'x', reason: 'down', attempts: 3 });
     expect(result.failures.size).to.equal(2);
+    expect(result.retries).to.deep.equal({ server_error: 2 });
   });
 
   it('halt rounds do not spend errors.maxRetries: 429s after a lifted block get every retry', async () => {
