@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
-import { backoffDelay, sleep } from '../shared/backoff.js';
-import { addStats, emptyStats, Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type TaskSignal } from '../shared/protocol.js';
+import { sleep } from '../shared/backoff.js';
+import { Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type TaskSignal } from '../shared/protocol.js';
 import { tpKey, type Segment, type WatermarkTracker } from '../offsets/watermark.js';
 import { BatchBuilder, packTask, RECORD_OVERHEAD_BYTES, recordBytes, type KafkaRecord, type PartitionRun } from './batch.js';
+import { createBisector, type RunOutcome } from './bisect.js';
 import { TaskWatch } from './task-watch.js';
 
 export interface DispatchLimits {
@@ -49,6 +50,8 @@ export interface DispatcherOptions {
   /** Runs of a batch whose worker failed before it is split to find the record that fails it. */
   maxTaskAttempts?: number;
   taskBackoffMs?: number;
+  /** The wait before a failed batch runs again; `signal` aborts at close(). The shared `sleep` unless a test replaces it. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /**
    * Deadline of a task's CPU phase, between the worker's `started` and `encoded` signals (see
    * `signal`); past it the worker thread is terminated. Without it tasks have no deadline.
@@ -65,9 +68,6 @@ interface Sealed {
 }
 
 const sizeOf = (r: KafkaRecord): number => recordBytes(r) + RECORD_OVERHEAD_BYTES;
-
-/** Longest wait before a failed batch runs again (reached only with many `maxTaskAttempts`). */
-const MAX_TASK_BACKOFF_MS = 30_000;
 
 /**
  * Gathers fetched records into batches (by bytes, docs and linger), registers each batch's
@@ -174,59 +174,31 @@ export function createDispatcher(options: DispatcherOptions) {
     );
   }
 
-  /**
-   * Runs records on the pool. A worker that fails (throws, crashes, runs out of memory) gets the
-   * batch again, with backoff; after `maxTaskAttempts` the batch is split in halves, each run on
-   * its own, until the record that fails a worker every time is alone. That record fails with
-   * stage `worker`, so one poison record cannot stall its partition or take the rest with it.
-   *
-   * A batch past its deadline is split at once: a record that hangs hangs every time, and each
-   * run costs a full deadline, so isolating it takes about log2(batch) deadlines. A batch that
-   * only shared a terminated thread runs again without spending an attempt.
-   */
-  async function execute(runs: PartitionRun[], started: () => void): Promise<BatchResult> {
-    for (let attempt = 1; ; ) {
-      const id = watch?.begin(started) ?? (started(), 0);
-      try {
-        const { task, transferList } = packTask(runs, id);
-        const result = await run(task, transferList);
-        watch?.end(id);
-        return result;
-      } catch (err) {
-        // The pool is being destroyed (stop): a task it rejects is not run again anywhere.
-        if (closed) throw err;
-        const fate = watch?.end(id) ?? 'failed';
-        counters.taskRetries++;
-        const records = runs.reduce((n, r) => n + r.records.length, 0);
-        if (fate === 'collateral') {
-          logger.warn({ records }, 'batch was on a worker thread terminated for another task; running it again');
-          continue;
-        }
-        const timedOut = fate === 'timeout';
-        if (!timedOut && attempt < maxTaskAttempts) {
-          // Jittered: batches that shared a crashed worker do not all land on the pool again at once.
-          const delay = Math.round(backoffDelay(attempt - 1, taskBackoffMs, MAX_TASK_BACKOFF_MS));
-          logger.error({ err, attempt, records, retryInMs: delay }, 'worker failed a batch; running it again');
-          await sleep(delay, closing.signal);
-          attempt++;
-          continue;
-        }
-        if (records === 1) {
-          const r = runs[0]?.records[0] as KafkaRecord;
-          const reason = timedOut
-            ? `worker timed out: decode, transform and encode of this record took longer than pipeline.taskTimeoutMs (${deadline?.timeoutMs} ms)`
-            : `worker failed ${attempt} times on this record: ${err instanceof Error ? err.message : String(err)}`;
-          logger.error({ err, topic: r.topic, partition: r.partition, offset: r.offset, reason }, 'record fails every worker that processes it');
-          return { outcomes: Uint8Array.of(Outcome.Failed), failures: [{ record: 0, stage: 'worker', reason, attempts: attempt }], stats: emptyStats() };
-        }
-        logger.error({ err, records, timedOut }, 'worker keeps failing a batch; splitting it to isolate the record');
-        const [left, right] = splitRuns(runs, Math.floor(records / 2));
-        const a = await execute(left, started);
-        const b = await execute(right, started);
-        return mergeResults(a, b);
-      }
+  /** One run of records on the pool, timed by the task watch. */
+  async function runOnce(runs: PartitionRun[], started: () => void): Promise<RunOutcome> {
+    const id = watch?.begin(started) ?? (started(), 0);
+    try {
+      const { task, transferList } = packTask(runs, id);
+      const result = await run(task, transferList);
+      watch?.end(id);
+      return { result };
+    } catch (err) {
+      // The pool is being destroyed (stop): a task it rejects is not run again anywhere.
+      if (closed) throw err;
+      return { err, fate: watch?.end(id) ?? 'failed' };
     }
   }
+
+  /** Runs a batch until every record has an outcome, isolating a record that fails its worker (see bisect.ts). */
+  const execute = createBisector({
+    runOnce,
+    maxAttempts: maxTaskAttempts,
+    backoffMs: taskBackoffMs,
+    timeoutMs: deadline?.timeoutMs,
+    logger,
+    onFailure: () => counters.taskRetries++,
+    sleep: (ms) => (options.sleep ?? sleep)(ms, closing.signal),
+  });
 
   function complete(batch: Sealed, result: BatchResult): void {
     inFlight.delete(batch);
@@ -382,29 +354,3 @@ export function createDispatcher(options: DispatcherOptions) {
 }
 
 export type Dispatcher = ReturnType<typeof createDispatcher>;
-
-/** The first `count` records of the runs, and the rest; partition grouping and order are kept. */
-export function splitRuns(runs: readonly PartitionRun[], count: number): [PartitionRun[], PartitionRun[]] {
-  const left: PartitionRun[] = [];
-  const right: PartitionRun[] = [];
-  let seen = 0;
-  for (const run of runs) {
-    const take = Math.max(0, Math.min(run.records.length, count - seen));
-    if (take > 0) left.push({ ...run, records: run.records.slice(0, take) });
-    if (take < run.records.length) right.push({ ...run, records: run.records.slice(take) });
-    seen += run.records.length;
-  }
-  return [left, right];
-}
-
-/** The result of two consecutive parts of a batch, as if it had run whole. */
-export function mergeResults(a: BatchResult, b: BatchResult): BatchResult {
-  const outcomes = new Uint8Array(a.outcomes.length + b.outcomes.length);
-  outcomes.set(a.outcomes);
-  outcomes.set(b.outcomes, a.outcomes.length);
-  return {
-    outcomes,
-    failures: [...a.failures, ...b.failures.map((f) => ({ ...f, record: f.record + a.outcomes.length }))],
-    stats: addStats(addStats(emptyStats(), a.stats), b.stats),
-  };
-}

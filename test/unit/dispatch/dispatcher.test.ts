@@ -1,10 +1,11 @@
 import { expect } from 'chai';
 import pino from 'pino';
-import { createDispatcher, mergeResults, splitRuns, type DispatchLimits } from '../../../src/dispatch/dispatcher.js';
+import { createDispatcher, type DispatchLimits } from '../../../src/dispatch/dispatcher.js';
 import { RECORD_OVERHEAD_BYTES, type KafkaRecord } from '../../../src/dispatch/batch.js';
 import { tpKey, WatermarkTracker } from '../../../src/offsets/watermark.js';
+import { sleep } from '../../../src/shared/backoff.js';
 import { COORD_STRIDE } from '../../../src/shared/batch-layout.js';
-import { emptyStats, Outcome, type BatchResult, type BatchStats, type BatchTask } from '../../../src/shared/protocol.js';
+import { emptyStats, Outcome, type BatchResult, type BatchTask } from '../../../src/shared/protocol.js';
 
 const logger = pino({ level: 'silent' });
 const rec = (partition: number, offset: number, size = 10): KafkaRecord => ({ topic: 't', partition, offset, value: Buffer.alloc(size, 0x61) });
@@ -245,6 +246,29 @@ describe('dispatcher', () => {
     expect(committed.size).to.equal(0);
   });
 
+  it('after close, a batch waiting to run again after its worker failed is not run', async () => {
+    const pool = fakePool();
+    const tracker = new WatermarkTracker();
+    const waits: AbortSignal[] = [];
+    const d = createDispatcher({
+      run: pool.run,
+      tracker,
+      limits: { batchBytes: 1 << 20, batchDocs: 2, lingerMs: 5, maxInFlightBulks: 2, maxInFlightBytes: 1 << 30 },
+      logger,
+      onCommittable: () => undefined,
+      onFailed: () => 'block',
+      sleep: (_ms, signal) => (waits.push(signal), sleep(60_000, signal)),
+    });
+    tracker.assign(tpKey('t', 0));
+    d.add([rec(0, 0), rec(0, 1)]);
+    pool.tasks[0]?.reject(new Error('worker exited'));
+    await waitUntil(() => waits.length === 1);
+    d.close();
+    expect(waits[0]?.aborted).to.equal(true, 'close() ends the wait');
+    await tick();
+    expect(pool.tasks).to.have.length(1, 'the batch is not run again');
+  });
+
   it('after close, a dead-letter write that is abandoned leaves offsets where they were', async () => {
     let abandon!: (e: Error) => void;
     const parked = new Promise<void>((_, reject) => (abandon = reject));
@@ -405,25 +429,5 @@ describe('dispatcher: how long a batch has run', () => {
     pool.finish(0);
     await tick();
     expect(tracker.oldestRunningSince(tp)).to.equal(undefined);
-  });
-});
-
-describe('batch splitting', () => {
-  it('splits runs by record count, keeping partitions and order, and merges results back', () => {
-    const runs = [
-      { tp: 'a', topic: 't', partition: 0, records: [rec(0, 0), rec(0, 1), rec(0, 2)] },
-      { tp: 'b', topic: 't', partition: 1, records: [rec(1, 0), rec(1, 1)] },
-    ];
-    const [left, right] = splitRuns(runs, 4);
-    expect(left.map((r) => [r.partition, r.records.map((x) => x.offset)])).to.deep.equal([[0, [0, 1, 2]], [1, [0]]]);
-    expect(right.map((r) => [r.partition, r.records.map((x) => x.offset)])).to.deep.equal([[1, [1]]]);
-    const stats = (): BatchStats => ({ ...emptyStats(), docs: 1, bulkRequests: 1, bulkBytes: 1, bulkMs: [5], retries: { overload: 1 } });
-    const merged = mergeResults(
-      { outcomes: Uint8Array.of(1, 1, 3, 1), failures: [{ record: 2, stage: 'index', reason: 'x' }], stats: stats() },
-      { outcomes: Uint8Array.of(3), failures: [{ record: 0, stage: 'worker', reason: 'y' }], stats: stats() },
-    );
-    expect(Array.from(merged.outcomes)).to.deep.equal([1, 1, 3, 1, 3]);
-    expect(merged.failures.map((f) => f.record)).to.deep.equal([2, 4]);
-    expect(merged.stats).to.deep.include({ docs: 2, bulkRequests: 2, bulkBytes: 2, bulkMs: [5, 5], retries: { overload: 2 } });
   });
 });
