@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { startBulk429Proxy, type Bulk429Proxy } from '../support/bulk-429-proxy.js';
+import { rejectShare, startBulkProxy, type BulkProxy } from '../support/bulk-proxy.js';
 import { expectEachRecordOnce, seedTopic } from '../support/data.js';
 import { singleShardTemplate } from '../support/elasticsearch.js';
 import { ES_URL, unique } from '../support/env.js';
@@ -13,7 +13,7 @@ import { runToEnd, testConfig } from '../support/sluice.js';
  */
 describe('compression: gzip bodies to the real Elasticsearch, every record exactly once', function () {
   this.timeout(300_000);
-  let proxy: Bulk429Proxy | undefined;
+  let proxy: BulkProxy | undefined;
   before(() => singleShardTemplate('it-*'));
   afterEach(async () => {
     await proxy?.close();
@@ -25,7 +25,7 @@ describe('compression: gzip bodies to the real Elasticsearch, every record exact
     const group = unique('g');
     const N = 20_000;
     const ends = await seedTopic(topic, 4, N);
-    proxy = await startBulk429Proxy(ES_URL, 0);
+    proxy = await startBulkProxy(ES_URL, () => undefined);
 
     const run = await runToEnd(testConfig(topic, group, { elasticsearch: { node: proxy.url, compression: 'gzip' }, pipeline: { workers: 2, batchDocs: 1000 } }));
     await expectEachRecordOnce(topic, ends);
@@ -42,12 +42,12 @@ describe('compression: gzip bodies to the real Elasticsearch, every record exact
     const group = unique('g');
     const N = 20_000;
     const ends = await seedTopic(topic, 4, N);
-    proxy = await startBulk429Proxy(ES_URL, 0.2);
+    proxy = await startBulkProxy(ES_URL, rejectShare(0.2));
 
     await runToEnd(testConfig(topic, group, { elasticsearch: { node: proxy.url, compression: 'gzip' }, pipeline: { workers: 2, batchDocs: 1000 }, errors: { maxRetries: 30, backoffMs: 10, maxBackoffMs: 200 } }));
     await expectEachRecordOnce(topic, ends);
     expect(await committedOffsets(group, topic, 4)).to.deep.equal(ends);
-    expect(proxy.rejected()).to.be.greaterThan(3_000, 'items refused with 429');
+    expect(proxy.refused()).to.be.greaterThan(3_000, 'items refused with 429');
     expect(proxy.forwarded()).to.equal(N);
     const enc = proxy.encodings();
     expect(enc.none).to.equal(0, 'a _bulk went uncompressed');

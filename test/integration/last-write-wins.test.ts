@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { startBulk429Proxy } from '../support/bulk-429-proxy.js';
+import { rejectShare, startBulkProxy } from '../support/bulk-proxy.js';
 import { createIndex, es } from '../support/elasticsearch.js';
 import { ES_URL, unique } from '../support/env.js';
 import { committedOffsets, createTopic, endOffsets, produce, type OutRecord } from '../support/kafka.js';
@@ -77,19 +77,19 @@ describe('last write wins: keyed updates under concurrency and retries', functio
     const group = unique('g');
     await createIndex(topic, { seq: { type: 'long' }, key: { type: 'keyword' } });
     const last = await seedUpdates(topic, 100_000, 50, keyed(topic));
-    const proxy = await startBulk429Proxy(ES_URL, 0.25);
+    const proxy = await startBulkProxy(ES_URL, rejectShare(0.25));
     let run: SluiceProcess;
     try {
       run = await runToEnd(testConfig(topic, group, { elasticsearch: { node: proxy.url }, index: { idStrategy: 'key' }, errors: { backoffMs: 20, maxBackoffMs: 500 }, ...concurrent }), [], 480_000);
     } finally {
       await proxy.close();
     }
-    console.log(`      [scenario] 429 proxy: ${proxy.rejected()} items refused, ${proxy.forwarded()} forwarded, ${proxy.conflicts()} version conflicts`);
+    console.log(`      [scenario] 429 proxy: ${proxy.refused()} items refused, ${proxy.forwarded()} forwarded, ${proxy.conflicts()} version conflicts`);
     expect(run.logs('stopped')[0]?.['indexed']).to.equal(100_000, 'every record indexed, version conflicts included');
     expectLastWrites(await documents(topic), last);
     await expectCommittedToEnd(group, topic);
     // The scenario must really have happened for the test to mean anything.
-    expect(proxy.rejected()).to.be.greaterThan(5_000, 'items refused with 429');
+    expect(proxy.refused()).to.be.greaterThan(5_000, 'items refused with 429');
     expect(proxy.conflicts()).to.be.greaterThan(0, 'retried items that landed after a newer write of their id');
   });
 

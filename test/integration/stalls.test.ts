@@ -1,9 +1,8 @@
 import { expect } from 'chai';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, request, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startBulkProxy } from '../support/bulk-proxy.js';
 import { readDeadLetters } from '../support/dlq.js';
 import { count, singleShardTemplate } from '../support/elasticsearch.js';
 import { ES_URL, unique, waitFor } from '../support/env.js';
@@ -29,80 +28,6 @@ function sample(text: string, series: string): number | undefined {
 
 async function readyz(port: number): Promise<{ ready: boolean; reasons: string[] }> {
   return (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as { ready: boolean; reasons: string[] };
-}
-
-/**
- * A proxy in front of the real Elasticsearch that answers every `_bulk` item writing one document
- * id with 503 for as long as `failing` holds (without forwarding it), as a broken shard would;
- * everything else passes through.
- */
-async function startFailingItemProxy(id: string): Promise<{ url: string; refused(): number; heal(): void; close(): Promise<void> }> {
-  const upstream = new URL(ES_URL);
-  let failing = true;
-  let refused = 0;
-  const forward = (req: IncomingMessage, body: Buffer, done: (status: number, headers: Record<string, string | string[] | undefined>, out: Buffer) => void): void => {
-    const headers = { ...req.headers, host: upstream.host, 'content-length': String(body.length) };
-    delete headers['accept-encoding'];
-    const out = request({ hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
-      const parts: Buffer[] = [];
-      up.on('data', (c: Buffer) => parts.push(c));
-      up.on('end', () => {
-        const payload = Buffer.concat(parts);
-        const h = { ...up.headers, 'content-length': String(payload.length) };
-        delete h['transfer-encoding'];
-        done(up.statusCode ?? 502, h, payload);
-      });
-    });
-    out.on('error', (err) => done(502, {}, Buffer.from(err.message)));
-    out.end(body);
-  };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const pass = (status: number, headers: Record<string, string | string[] | undefined>, out: Buffer): void => {
-        res.writeHead(status, headers);
-        res.end(out);
-      };
-      if (!failing || req.method !== 'POST' || !/_bulk(\?|$)/.test(req.url ?? '')) return forward(req, body, pass);
-      const lines = body.toString('utf8').split('\n').filter((l) => l !== '');
-      const items: Array<{ op: string; text: string; refuse: boolean }> = [];
-      for (let i = 0; i < lines.length; i++) {
-        const action = JSON.parse(lines[i] as string) as Record<string, { _id?: string }>;
-        const op = Object.keys(action)[0] as string;
-        const text = op === 'delete' ? `${lines[i]}\n` : `${lines[i]}\n${lines[++i]}\n`;
-        items.push({ op, text, refuse: action[op]?._id === id });
-      }
-      const kept = items.filter((it) => !it.refuse);
-      refused += items.length - kept.length;
-      const reply = (real: Array<Record<string, unknown>>): void => {
-        let k = 0;
-        const merged = items.map((it) => (it.refuse ? { [it.op]: { _id: id, status: 503, error: { type: 'unavailable_shards_exception', reason: 'primary shard is not active (injected)' } } } : real[k++]));
-        const json = JSON.stringify({ errors: true, items: merged });
-        res.writeHead(200, { 'content-type': 'application/json', 'x-elastic-product': 'Elasticsearch', 'content-length': Buffer.byteLength(json) });
-        res.end(json);
-      };
-      if (kept.length === 0) return reply([]);
-      forward(req, Buffer.from(kept.map((it) => it.text).join('')), (status, headers, out) => {
-        if (status !== 200) return pass(status, headers, out);
-        reply((JSON.parse(out.toString('utf8')) as { items: Array<Record<string, unknown>> }).items);
-      });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    refused: () => refused,
-    heal: () => {
-      failing = false;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 describe('stalls: a hanging transform and a batch that never completes', function () {
@@ -173,7 +98,11 @@ describe('stalls: a hanging transform and a batch that never completes', functio
     const N = 200;
     await createTopic(topic, 2);
     await produce(topic, Array.from({ length: 2 * N }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ i }) })));
-    const proxy = await startFailingItemProxy(`${topic}-1-50`);
+    // Every _bulk item writing this one document is answered 503 until healed, as a broken shard would.
+    const stuckId = `${topic}-1-50`;
+    let failing = true;
+    const unavailable = { status: 503, type: 'unavailable_shards_exception', reason: 'primary shard is not active (injected)' };
+    const proxy = await startBulkProxy(ES_URL, ({ meta }) => (failing && meta._id === stuckId ? unavailable : undefined));
     const group = unique('g');
     const p = startSluice(
       testConfig(topic, group, {
@@ -206,7 +135,7 @@ describe('stalls: a hanging transform and a batch that never completes', functio
       expect(warnings.map((w) => w['partitions'])).to.deep.equal([[`${topic}[1]`]]);
       expect(proxy.refused()).to.be.greaterThan(1);
 
-      proxy.heal();
+      failing = false;
       await waitFor('partition 1 indexed to its end and the member ready', async () => {
         const t = await scrape(port);
         return (sample(t, `sluice_partition_watermark_offset${p1}`) === N && sample(t, 'sluice_partitions_stuck') === 0 && (await readyz(port)).ready) || undefined;

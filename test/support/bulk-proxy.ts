@@ -3,16 +3,16 @@ import type { AddressInfo } from 'node:net';
 import { gunzipSync, gzipSync } from 'node:zlib';
 
 /**
- * An HTTP proxy in front of the real Elasticsearch that answers a share of the items of every
- * `_bulk` request with 429 `es_rejected_execution_exception`, as an overloaded write queue does,
- * without forwarding them: their lines are dropped from the body it forwards and synthetic 429
- * items are spliced into the real response at their positions. Every other request passes through.
- * A gzip body (`elasticsearch.compression: gzip`) is read gunzipped and forwarded gzipped again.
+ * An HTTP proxy in front of the real Elasticsearch that answers the `_bulk` items its `refuse`
+ * picks with an error of its choosing, without forwarding them: their lines are dropped from the
+ * body it forwards and synthetic error items are spliced into the real response at their positions.
+ * Every other item and every other request passes through. A gzip body
+ * (`elasticsearch.compression: gzip`) is read gunzipped and forwarded gzipped again.
  */
-export interface Bulk429Proxy {
+export interface BulkProxy {
   url: string;
-  /** Items answered with a synthetic 429 so far. */
-  rejected(): number;
+  /** Items answered with a synthetic error so far. */
+  refused(): number;
   /** Items forwarded to Elasticsearch so far. */
   forwarded(): number;
   /** Forwarded items Elasticsearch answered with 409 (a version conflict) so far. */
@@ -22,14 +22,37 @@ export interface Bulk429Proxy {
   close(): Promise<void>;
 }
 
-const REJECTED = { status: 429, error: { type: 'es_rejected_execution_exception', reason: 'rejected execution (injected by the test proxy)' } };
+/** One item of a `_bulk` body: its operation (`index`, `create`, `update`, `delete`) and its action line's metadata. */
+export interface BulkAction {
+  op: string;
+  meta: { _index?: string; _id?: string };
+}
 
-type BulkItem = Record<string, { status?: number } | undefined>;
+/** The per-item error a refused item is answered with, inside a 200 response as Elasticsearch does. */
+export interface Refusal {
+  status: number;
+  type: string;
+  reason: string;
+}
 
-export async function startBulk429Proxy(target: string, share: number, seed = 1): Promise<Bulk429Proxy> {
-  const upstream = new URL(target);
+/** Called for every item of every `_bulk` request, in body order: the error to answer it with, or undefined to forward it. */
+export type Refuse = (item: BulkAction) => Refusal | undefined;
+
+/**
+ * Refuses a share of all items with 429 `es_rejected_execution_exception`, as an overloaded write
+ * queue does. Seeded, so a failing run can be repeated with the same rejections.
+ */
+export function rejectShare(share: number, seed = 1): Refuse {
   const random = mulberry32(seed);
-  let rejected = 0;
+  const rejected: Refusal = { status: 429, type: 'es_rejected_execution_exception', reason: 'rejected execution (injected by the test proxy)' };
+  return () => (random() < share ? rejected : undefined);
+}
+
+type ResponseItem = Record<string, { status?: number; [field: string]: unknown } | undefined>;
+
+export async function startBulkProxy(target: string, refuse: Refuse): Promise<BulkProxy> {
+  const upstream = new URL(target);
+  let refused = 0;
   let forwarded = 0;
   let conflicts = 0;
   const encodings = { gzip: 0, none: 0 };
@@ -53,19 +76,22 @@ export async function startBulk429Proxy(target: string, share: number, seed = 1)
       // Items in body order: each an action line, plus a source line unless it is a delete.
       const lines = body.toString('utf8').split('\n');
       if (lines[lines.length - 1] === '') lines.pop();
-      const items: Array<{ op: string; text: string; reject: boolean }> = [];
+      const items: Array<{ text: string; refused: ResponseItem | undefined }> = [];
       for (let i = 0; i < lines.length; i++) {
         const action = lines[i] as string;
-        const op = Object.keys(JSON.parse(action) as object)[0] as string;
+        const parsed = JSON.parse(action) as Record<string, BulkAction['meta'] | undefined>;
+        const op = Object.keys(parsed)[0] as string;
+        const meta = parsed[op] ?? {};
         const text = op === 'delete' ? `${action}\n` : `${action}\n${lines[++i] ?? ''}\n`;
-        items.push({ op, text, reject: random() < share });
+        const refusal = refuse({ op, meta });
+        items.push({ text, refused: refusal === undefined ? undefined : { [op]: { ...(meta._id === undefined ? {} : { _id: meta._id }), status: refusal.status, error: { type: refusal.type, reason: refusal.reason } } } });
       }
-      const kept = items.filter((it) => !it.reject);
-      rejected += items.length - kept.length;
+      const kept = items.filter((it) => it.refused === undefined);
+      refused += items.length - kept.length;
       forwarded += kept.length;
-      const splice = (real: BulkItem[]): string => {
+      const splice = (real: ResponseItem[]): string => {
         let k = 0;
-        const merged = items.map((it) => (it.reject ? { [it.op]: REJECTED } : (real[k++] as BulkItem)));
+        const merged = items.map((it) => it.refused ?? (real[k++] as ResponseItem));
         return JSON.stringify({ errors: true, items: merged });
       };
       const reply = (json: string): void => {
@@ -80,7 +106,7 @@ export async function startBulk429Proxy(target: string, share: number, seed = 1)
           res.end(out);
           return;
         }
-        const real = (JSON.parse(out.toString('utf8')) as { items?: BulkItem[] }).items ?? [];
+        const real = (JSON.parse(out.toString('utf8')) as { items?: ResponseItem[] }).items ?? [];
         for (const item of real) if (Object.values(item)[0]?.status === 409) conflicts++;
         if (kept.length < items.length) return reply(splice(real));
         res.writeHead(status, headers);
@@ -110,7 +136,7 @@ export async function startBulk429Proxy(target: string, share: number, seed = 1)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    rejected: () => rejected,
+    refused: () => refused,
     forwarded: () => forwarded,
     conflicts: () => conflicts,
     encodings: () => ({ ...encodings }),
