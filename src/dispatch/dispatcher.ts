@@ -29,13 +29,19 @@ export interface DispatchCounters {
   deadLetterPending: number;
 }
 
+export function createDispatchCounters(): DispatchCounters {
+  return { records: 0, indexed: 0, skipped: 0, failed: 0, taskRetries: 0, taskTimeouts: 0, dropped: 0, deadLetterPending: 0 };
+}
+
 export interface DispatcherOptions {
+  /** The running totals the dispatcher keeps, when others read them from the start (the record fate). */
+  counters?: DispatchCounters;
   run: (task: BatchTask, transferList: ArrayBuffer[]) => Promise<BatchResult>;
   tracker: WatermarkTracker;
   limits: DispatchLimits;
   logger: Logger;
   /** The committable offset of a partition moved. */
-  onCommittable: (tp: string, offset: number) => void;
+  onCommittable: (tp: { topic: string; partition: number }, offset: number) => void;
   /**
    * A record could not be indexed. The answer decides its fate: `done` (skipped by policy),
    * `block` (its partition stops before it), or a promise that resolves once it is safely
@@ -95,7 +101,7 @@ export function createDispatcher(options: DispatcherOptions) {
   let closed = false;
   /** Aborted by close(): a failed batch waiting to run again is not run after the stop. */
   const closing = new AbortController();
-  const counters: DispatchCounters = { records: 0, indexed: 0, skipped: 0, failed: 0, taskRetries: 0, taskTimeouts: 0, dropped: 0, deadLetterPending: 0 };
+  const counters = options.counters ?? createDispatchCounters();
   const deadline = options.taskDeadline;
   const watch =
     deadline &&
@@ -235,7 +241,7 @@ export function createDispatcher(options: DispatcherOptions) {
         else inFlightByTp.set(run.tp, n);
         if (seg && done) {
           const moved = tracker.complete(run.tp, seg, failedAt);
-          if (moved !== undefined) options.onCommittable(run.tp, moved);
+          if (moved !== undefined) options.onCommittable({ topic: run.topic, partition: run.partition }, moved);
         }
         notifySettled();
       };

@@ -51,7 +51,7 @@ function setup(limits: Partial<DispatchLimits> = {}, onFailed: (r: KafkaRecord) 
     tracker,
     limits: { batchBytes: 1 << 20, batchDocs: 3, lingerMs: 5, maxInFlightBulks: 2, maxInFlightBytes: 1 << 30, ...limits },
     logger,
-    onCommittable: (tp, offset) => committed.set(tp, offset),
+    onCommittable: (tp, offset) => committed.set(tpKey(tp.topic, tp.partition), offset),
     onFailed: (r) => {
       failed.push(r);
       return onFailed(r);
@@ -330,7 +330,7 @@ function threadedSetup(hangs: (tp: string, offset: number) => boolean, held: (tp
     limits: { batchBytes: 1 << 20, batchDocs: 8, lingerMs: 5, maxInFlightBulks: 4, maxInFlightBytes: 1 << 30 },
     logger,
     now: () => clock.t,
-    onCommittable: (tp, offset) => committed.set(tp, offset),
+    onCommittable: (tp, offset) => committed.set(tpKey(tp.topic, tp.partition), offset),
     onFailed: (r, f) => (failures.push({ partition: r.partition, offset: r.offset, stage: f.stage, reason: f.reason }), 'done'),
     taskBackoffMs: 1,
     taskDeadline: {
