@@ -4,9 +4,10 @@
 # each started as a plain JVM by a small launcher that runs the stock Node with class path plugins.
 # No x-pack and no modules: no painless, ingest pipelines, data streams, ILM, analysis-common.
 #
-# This file holds the 8.19 node (es_*, launcher in test/services/elasticsearch) and what every node
-# shares: the _esnode_* functions. elasticsearch7.sh and elasticsearch9.sh describe the 7.17 and 9.x
-# nodes and call the same functions; a node differs only by its description (see _esnode).
+# This file holds the 8.19 node (es_*, launcher in test/services/elasticsearch) and what every search
+# node shares: the _esnode_* functions. elasticsearch7.sh, elasticsearch9.sh and opensearch.sh describe
+# the 7.17, 9.x and OpenSearch nodes and call the same functions; a node differs only by its
+# description (see _esnode).
 #
 # Functions: es_build es_start es_stop es_status es_wipe
 # Env (the 7.17 and 9.x nodes have the same variables, named SLUICE_ES7_* and SLUICE_ES9_*):
@@ -31,9 +32,13 @@
 # (prefix of the node's SLUICE_* variables), project (its Maven project), sources (what a rebuild
 # depends on), main_class, java_home (empty: $JAVA_HOME, else java on the PATH), java_min (the
 # Java feature version it needs when java_home must be set) and flags (the JVM flags of its
-# Elasticsearch version).
+# version). It may also change what an OpenSearch node does: jar (the server jar a complete build has
+# in target/lib: elasticsearch), props (the prefix of the server's system properties and, after
+# sluice., of its launcher's port properties: es) and settings_env (the variable the launcher reads
+# the node settings from: SLUICE_ES_SETTINGS).
 _esnode() {
   local name env project sources main_class java_home java_min='' flags=()
+  local jar=elasticsearch props=es settings_env=SLUICE_ES_SETTINGS
   "$2" || return 1
   local v port transport_port heap settings data_dir start_timeout java_opts
   v=${env}_PORT port=${!v}
@@ -89,7 +94,7 @@ _esnode_build() {
   local stamp="$project/target/.sluice-build-stamp"
   local main_file="$project/target/classes/${main_class//.//}.class"
   # shellcheck disable=SC2086  # sources is a list of paths
-  if [ -f "$stamp" ] && [ -f "$main_file" ] && compgen -G "$project/target/lib/elasticsearch-[0-9]*.jar" >/dev/null &&
+  if [ -f "$stamp" ] && [ -f "$main_file" ] && compgen -G "$project/target/lib/$jar-[0-9]*.jar" >/dev/null &&
     [ -z "$(find $sources -newer "$stamp" -print -quit 2>/dev/null)" ]; then
     return 0
   fi
@@ -128,21 +133,22 @@ _esnode_start() {
   home=$(cd "$data_dir" && pwd)
   java=$(_esnode_java)
   log "starting $name on $url (heap $heap, home $home, log $logfile)"
-  # Flags follow Elasticsearch's own jvm.options / SystemJvmOptions; flags holds what differs by version.
+  # Flags follow the server's own jvm.options / SystemJvmOptions; flags holds what differs by version.
   # The GC is left to the JVM (G1 on a 2+ CPU machine) so ${env}_JAVA_OPTS can pick another one. The
-  # launcher reads the node's settings as SLUICE_ES_SETTINGS whichever node it is (NodeLauncher.java).
+  # Elasticsearch launcher reads the node's settings as SLUICE_ES_SETTINGS whichever node it is
+  # (NodeLauncher.java), the OpenSearch one as SLUICE_OPENSEARCH_SETTINGS.
   # shellcheck disable=SC2086  # java_opts is a list of flags
-  SLUICE_ES_SETTINGS="$settings" setsid nohup "$java" \
+  env "$settings_env=$settings" setsid nohup "$java" \
     -Xms"$heap" -Xmx"$heap" -Xss1m \
     -XX:-OmitStackTraceInFastThrow -XX:+ExitOnOutOfMemoryError \
     -Djava.awt.headless=true -Dfile.encoding=UTF-8 -Djna.nosys=true \
     "${flags[@]}" \
     -Djava.io.tmpdir="$home/tmp" \
-    -Des.networkaddress.cache.ttl=60 -Des.networkaddress.cache.negative.ttl=10 \
-    -Des.distribution.type=tar \
+    -D"$props".networkaddress.cache.ttl=60 -D"$props".networkaddress.cache.negative.ttl=10 \
+    -D"$props".distribution.type=tar \
     -Dio.netty.noUnsafe=true -Dio.netty.noKeySetOptimization=true -Dio.netty.recycler.maxCapacityPerThread=0 \
     -Dlog4j.shutdownHookEnabled=false -Dlog4j2.disable.jmx=true -Dlog4j2.formatMsgNoLookups=true \
-    -Dsluice.es.http.port="$port" -Dsluice.es.transport.port="$transport_port" \
+    -Dsluice."$props".http.port="$port" -Dsluice."$props".transport.port="$transport_port" \
     $java_opts \
     -cp "$project/target/classes:$project/target/lib/*" \
     "$main_class" "$home" </dev/null >"$logfile" 2>&1 &

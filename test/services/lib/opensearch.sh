@@ -1,8 +1,9 @@
-# Local OpenSearch 2.19 node for the compatibility tests. Sourced after common.sh, not run.
+# Local OpenSearch 2.19 node for the compatibility tests. Sourced after elasticsearch.sh, not run.
 #
 # A genuine OpenSearch node (the org.opensearch server jar and the modules published to Maven Central:
 # transport-netty4, analysis-common, mapper-extras, reindex, lang-painless, ingest-common) started as a
-# plain JVM by io.sluice.services.OpenSearchMain (test/services/opensearch). No security plugin, no ISM.
+# plain JVM by io.sluice.services.OpenSearchMain (test/services/opensearch) through the _esnode_*
+# functions of elasticsearch.sh, as the Elasticsearch nodes are. No security plugin, no ISM.
 #
 # Functions: opensearch_build opensearch_start opensearch_stop opensearch_status opensearch_wipe
 # Env:
@@ -24,131 +25,20 @@
 : "${SLUICE_OPENSEARCH_JAVA_OPTS:=}"
 : "${SLUICE_OPENSEARCH_JAVA_HOME:=${JAVA_HOME:-}}"
 
-OS_PROJECT_DIR="$SERVICES_ROOT/opensearch"
-OS_PIDFILE="$SLUICE_SERVICES_DIR/opensearch.pid"
-OS_LOG="$SLUICE_SERVICES_DIR/logs/opensearch.log"
-OS_MAIN_CLASS=io.sluice.services.OpenSearchMain
-
-_os_url() { printf 'http://127.0.0.1:%s' "$SLUICE_OPENSEARCH_PORT"; }
-
-_os_java() {
-  if [ -n "$SLUICE_OPENSEARCH_JAVA_HOME" ] && [ -x "$SLUICE_OPENSEARCH_JAVA_HOME/bin/java" ]; then
-    printf '%s' "$SLUICE_OPENSEARCH_JAVA_HOME/bin/java"
-  else
-    printf 'java'
-  fi
+_os_node() {
+  name=opensearch env=SLUICE_OPENSEARCH project="$SERVICES_ROOT/opensearch" sources="$project/pom.xml $project/src"
+  main_class=io.sluice.services.OpenSearchMain
+  # its own JDK when that has a java, else as the Elasticsearch nodes
+  if [ -x "$SLUICE_OPENSEARCH_JAVA_HOME/bin/java" ]; then java_home=$SLUICE_OPENSEARCH_JAVA_HOME; else java_home=; fi
+  # OpenSearch's jvm.options / SystemJvmOptions for JDK 17 (SPI,COMPAT keeps its date parsing);
+  # -XX:+AlwaysPreTouch is left out so the node costs only the heap it touches.
+  flags=(-XX:+ShowCodeDetailsInExceptionMessages -Djava.locale.providers=SPI,COMPAT -Dio.netty.allocator.numDirectArenas=0)
+  # OpenSearchMain reads sluice.opensearch.http.port and SLUICE_OPENSEARCH_SETTINGS
+  jar=opensearch props=opensearch settings_env=SLUICE_OPENSEARCH_SETTINGS
 }
 
-_os_healthy() {
-  curl -sf -o /dev/null "$(_os_url)/_cluster/health?wait_for_status=yellow&timeout=1s"
-}
-
-# opensearch_build: compile the launcher and copy the runtime jars to target/lib; a no-op when up to date.
-opensearch_build() {
-  local stamp="$OS_PROJECT_DIR/target/.sluice-build-stamp"
-  local main_class="$OS_PROJECT_DIR/target/classes/${OS_MAIN_CLASS//.//}.class"
-  if [ -f "$stamp" ] && [ -f "$main_class" ] && compgen -G "$OS_PROJECT_DIR/target/lib/opensearch-[0-9]*.jar" >/dev/null &&
-    [ -z "$(find "$OS_PROJECT_DIR/pom.xml" "$OS_PROJECT_DIR/src" -newer "$stamp" -print -quit 2>/dev/null)" ]; then
-    return 0
-  fi
-  command -v mvn >/dev/null 2>&1 || { log "mvn not found; cannot build the OpenSearch launcher"; return 1; }
-  log "building the OpenSearch launcher (mvn package; the first run downloads ~55 MB into ~/.m2)"
-  # old jars would linger in target/lib after a version change
-  rm -rf "$OS_PROJECT_DIR/target/lib" "$stamp"
-  mvn -q -B -f "$OS_PROJECT_DIR/pom.xml" package || { log "OpenSearch launcher build failed"; return 1; }
-  touch "$stamp"
-}
-
-# opensearch_start: start the node in the background and wait for yellow health; a no-op when running.
-opensearch_start() {
-  if pid_alive "$OS_PIDFILE"; then
-    log "opensearch already running (pid $(cat "$OS_PIDFILE")) at $(_os_url)"
-    return 0
-  fi
-  rm -f "$OS_PIDFILE"
-  opensearch_build || return 1
-  if curl -s -o /dev/null --max-time 2 "$(_os_url)/"; then
-    log "something else already answers on $(_os_url); set SLUICE_OPENSEARCH_PORT to a free port"
-    return 1
-  fi
-
-  mkdir -p "$SLUICE_OPENSEARCH_DATA_DIR/tmp" "$(dirname "$OS_LOG")"
-  local home java pid started=$SECONDS
-  home=$(cd "$SLUICE_OPENSEARCH_DATA_DIR" && pwd)
-  java=$(_os_java)
-  log "starting opensearch on $(_os_url) (heap $SLUICE_OPENSEARCH_HEAP, home $home, log $OS_LOG)"
-  # Flags follow OpenSearch's own jvm.options / SystemJvmOptions for JDK 17 (SPI,COMPAT keeps its date
-  # parsing); -XX:+AlwaysPreTouch is left out so the node costs only the heap it touches.
-  # shellcheck disable=SC2086  # SLUICE_OPENSEARCH_JAVA_OPTS is a list of flags
-  SLUICE_OPENSEARCH_SETTINGS="$SLUICE_OPENSEARCH_SETTINGS" setsid nohup "$java" \
-    -Xms"$SLUICE_OPENSEARCH_HEAP" -Xmx"$SLUICE_OPENSEARCH_HEAP" -Xss1m \
-    -XX:-OmitStackTraceInFastThrow -XX:+ShowCodeDetailsInExceptionMessages -XX:+ExitOnOutOfMemoryError \
-    -Djava.awt.headless=true -Dfile.encoding=UTF-8 -Djna.nosys=true \
-    -Djava.locale.providers=SPI,COMPAT \
-    -Djava.io.tmpdir="$home/tmp" \
-    -Dopensearch.networkaddress.cache.ttl=60 -Dopensearch.networkaddress.cache.negative.ttl=10 \
-    -Dopensearch.distribution.type=tar \
-    -Dio.netty.noUnsafe=true -Dio.netty.noKeySetOptimization=true -Dio.netty.recycler.maxCapacityPerThread=0 \
-    -Dio.netty.allocator.numDirectArenas=0 \
-    -Dlog4j.shutdownHookEnabled=false -Dlog4j2.disable.jmx=true -Dlog4j2.formatMsgNoLookups=true \
-    -Dsluice.opensearch.http.port="$SLUICE_OPENSEARCH_PORT" \
-    -Dsluice.opensearch.transport.port="$SLUICE_OPENSEARCH_TRANSPORT_PORT" \
-    $SLUICE_OPENSEARCH_JAVA_OPTS \
-    -cp "$OS_PROJECT_DIR/target/classes:$OS_PROJECT_DIR/target/lib/*" \
-    "$OS_MAIN_CLASS" "$home" </dev/null >"$OS_LOG" 2>&1 &
-  pid=$!
-  echo "$pid" >"$OS_PIDFILE"
-
-  local deadline=$((SECONDS + SLUICE_OPENSEARCH_START_TIMEOUT))
-  until _os_healthy; do
-    if ! pid_alive "$OS_PIDFILE"; then
-      log "opensearch exited during startup"
-      dump_log "$OS_LOG" opensearch
-      rm -f "$OS_PIDFILE"
-      return 1
-    fi
-    if [ $SECONDS -ge $deadline ]; then
-      log "opensearch not yellow within ${SLUICE_OPENSEARCH_START_TIMEOUT}s"
-      dump_log "$OS_LOG" opensearch
-      stop_pid "$OS_PIDFILE" opensearch
-      return 1
-    fi
-    sleep 0.5
-  done
-  log "opensearch is up at $(_os_url) (pid $pid, $((SECONDS - started))s)"
-}
-
-# opensearch_stop: SIGTERM (the launcher closes the node), SIGKILL after 30 s.
-opensearch_stop() {
-  stop_pid "$OS_PIDFILE" opensearch
-  # A launcher for this same home whose pidfile was lost (e.g. the services dir was cleaned while it ran).
-  local home pid
-  home=$(cd "$SLUICE_OPENSEARCH_DATA_DIR" 2>/dev/null && pwd) || return 0
-  for pid in $(pgrep -f "$OS_MAIN_CLASS $home\$" 2>/dev/null); do
-    echo "$pid" >"$OS_PIDFILE"
-    stop_pid "$OS_PIDFILE" "orphaned opensearch"
-  done
-}
-
-# opensearch_status: prints running/stopped and the URL (always returns 0: services.sh runs under set -e).
-opensearch_status() {
-  if pid_alive "$OS_PIDFILE"; then
-    if _os_healthy; then
-      echo "opensearch: running (pid $(cat "$OS_PIDFILE")) $(_os_url)"
-    else
-      echo "opensearch: running (pid $(cat "$OS_PIDFILE")) but not healthy yet $(_os_url)"
-    fi
-    return 0
-  fi
-  echo "opensearch: stopped $(_os_url)"
-}
-
-# opensearch_wipe: delete the node's data, config and tmp (only while it is stopped).
-opensearch_wipe() {
-  if pid_alive "$OS_PIDFILE"; then
-    log "opensearch is running; run opensearch_stop before opensearch_wipe"
-    return 1
-  fi
-  log "removing $SLUICE_OPENSEARCH_DATA_DIR"
-  rm -rf "$SLUICE_OPENSEARCH_DATA_DIR"
-}
+opensearch_build() { _esnode build _os_node; }
+opensearch_start() { _esnode start _os_node; }
+opensearch_stop() { _esnode stop _os_node; }
+opensearch_status() { _esnode status _os_node; }
+opensearch_wipe() { _esnode wipe _os_node; }
