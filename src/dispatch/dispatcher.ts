@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { sleep } from '../shared/backoff.js';
+import { SluiceError } from '../shared/errors.js';
 import { Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type TaskSignal } from '../shared/protocol.js';
 import { tpKey, type Segment, type WatermarkTracker } from '../offsets/watermark.js';
 import { BatchBuilder, packTask, RECORD_OVERHEAD_BYTES, recordBytes, type KafkaRecord, type PartitionRun } from './batch.js';
@@ -351,7 +352,7 @@ export function createDispatcher(options: DispatcherOptions) {
     /** Stop: results that arrive later are ignored, failed tasks are not run again, waits end now. */
     close(): void {
       closed = true;
-      closing.abort(new Error('dispatcher closed'));
+      closing.abort(new SluiceError('dispatcher closed'));
       if (linger !== undefined) clearTimeout(linger);
       linger = undefined;
       for (const finish of [...settleAborts]) finish(false);

@@ -3,7 +3,7 @@ import type { SluiceConfig } from '../config/schema.js';
 import { redactUrl } from '../config/redact.js';
 import { backoffDelay, sleep } from '../shared/backoff.js';
 import { createClient } from '../shared/es-client.js';
-import { SluiceError, UnsupportedServerError } from '../shared/errors.js';
+import { ElasticsearchAuthError, SluiceError, UnsupportedServerError } from '../shared/errors.js';
 import { probeServer, targetName, type ServerInfo } from './server.js';
 
 /**
@@ -20,7 +20,7 @@ export async function waitForElasticsearch(config: SluiceConfig, logger: Logger)
         if (err instanceof UnsupportedServerError) throw new UnsupportedServerError(`elasticsearch ${targetName(config.elasticsearch)}: ${err.message}`, { cause: err });
         if (err instanceof SluiceError) throw err;
         const status = (err as { statusCode?: number }).statusCode;
-        if (status === 401) throw new SluiceError(`Elasticsearch refuses the credentials (401): check elasticsearch.auth`, { cause: err });
+        if (status === 401) throw new ElasticsearchAuthError({ endpoint: 'GET /', statusCode: 401 }, { cause: err });
         if (status === 403) {
           // A write-only role may lack the `monitor` privilege that `GET /` needs. Plain JSON works on
           // every supported server, so the product need not be known to write.

@@ -8,8 +8,8 @@ type KafkaSettings = SluiceConfig['kafka'];
 
 /**
  * The librdkafka properties for the documented `kafka.tls` and `kafka.sasl` options, shared by the
- * consumer, the dead-letter producer and `sluice check`. `kafka.rdkafka` is spread after them by
- * each client, so a raw librdkafka property still wins.
+ * consumer, the dead-letter producer and `sluice check` through their base configuration, which
+ * spreads `kafka.rdkafka` after them, so a raw librdkafka property still wins.
  */
 export function securityProperties(kafka: KafkaSettings): Record<string, string | boolean> {
   const { tls, sasl } = kafka;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { parseTpKey, type WatermarkTracker } from './watermark.js';
+import { formatTp, type TopicPartitionRef } from '../shared/coordinates.js';
+import { tpKey, type WatermarkTracker } from './watermark.js';
 
 export interface StuckPartition {
   topic: string;
@@ -27,19 +28,20 @@ export class StuckWatch {
     private readonly logger: Logger,
   ) {}
 
-  /** Re-evaluates the assigned partitions (`tpKey`s) at `now`; returns the stuck ones. */
-  check(assigned: Iterable<string>, now: number = Date.now()): StuckPartition[] {
+  /** Re-evaluates the assigned partitions at `now`; returns the stuck ones. */
+  check(assigned: Iterable<TopicPartitionRef>, now: number = Date.now()): StuckPartition[] {
     const next = new Map<string, StuckPartition>();
-    for (const key of assigned) {
+    for (const { topic, partition } of assigned) {
+      const key = tpKey(topic, partition);
       const since = this.tracker.oldestRunningSince(key);
-      if (since !== undefined && now - since >= this.stallMs) next.set(key, { ...parseTpKey(key), ageMs: now - since });
+      if (since !== undefined && now - since >= this.stallMs) next.set(key, { topic, partition, ageMs: now - since });
     }
     const turned = [...next].filter(([key]) => !this.#stuck.has(key)).map(([, p]) => p);
     if (turned.length > 0) {
       const seconds = Math.round(Math.max(...turned.map((p) => p.ageMs)) / 1000);
-      this.logger.warn({ partitions: turned.map(label), seconds }, 'partition(s) stuck: a batch has not completed for health.stallSeconds');
+      this.logger.warn({ partitions: turned.map(formatTp), seconds }, 'partition(s) stuck: a batch has not completed for health.stallSeconds');
     }
-    const moved = [...this.#stuck].filter(([key]) => !next.has(key) && this.tracker.owns(key)).map(([, p]) => label(p));
+    const moved = [...this.#stuck].filter(([key]) => !next.has(key) && this.tracker.owns(key)).map(([, p]) => formatTp(p));
     if (moved.length > 0) this.logger.info({ partitions: moved }, 'stuck partition(s) moving again');
     this.#stuck = next;
     return [...next.values()];
@@ -50,5 +52,3 @@ export class StuckWatch {
     return this.#stuck.has(key);
   }
 }
-
-const label = (p: { topic: string; partition: number }): string => `${p.topic}[${p.partition}]`;

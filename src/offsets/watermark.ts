@@ -135,12 +135,7 @@ export class WatermarkTracker {
   }
 }
 
-/** `topic`/`partition` ↔ the map key used throughout the main thread. */
+/** The map key of a partition on the main thread (a NUL cannot occur in a topic name). */
 export function tpKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
-}
-
-export function parseTpKey(key: string): { topic: string; partition: number } {
-  const at = key.lastIndexOf('\u0000');
-  return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
 }

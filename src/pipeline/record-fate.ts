@@ -3,7 +3,7 @@ import type { SluiceConfig } from '../config/schema.js';
 import type { KafkaRecord } from '../dispatch/batch.js';
 import type { DeadLetterWindow } from '../dlq/breaker.js';
 import type { Metrics } from '../observe/metrics.js';
-import { SluiceError } from '../shared/errors.js';
+import { DeadLetterBreakerError, RecordError, type SluiceError } from '../shared/errors.js';
 import { failureClass, type RecordFailure } from '../shared/protocol.js';
 import type { FlowControl } from './flow-control.js';
 
@@ -57,13 +57,13 @@ export function createRecordFate(options: RecordFateOptions) {
     }
     const wouldBe = breaker.admit();
     if (wouldBe === undefined) return true;
-    const reason = `dead-letter circuit breaker: ${wouldBe} of the last ${breaker.size} finished records failed, more than errors.dlqMaxRatio ${breaker.maxRatio}; failed records are held, restart to resume`;
+    const tripped = new DeadLetterBreakerError({ failed: wouldBe, window: breaker.size, maxRatio: breaker.maxRatio });
     logger.error(
       { topic: record.topic, partition: record.partition, offset: record.offset, deadLettered: wouldBe, window: breaker.size, maxRatio: breaker.maxRatio },
       'halted: too many records dead-lettered; every partition paused and failed records held until restart',
     );
-    flow.trip(reason);
-    options.onFatal?.(new SluiceError(reason), 'the dead-letter circuit breaker tripped');
+    flow.trip(tripped.message);
+    options.onFatal?.(tripped, 'the dead-letter circuit breaker tripped');
     return false;
   }
 
@@ -92,7 +92,7 @@ export function createRecordFate(options: RecordFateOptions) {
     }
     logger.error({ ...where, policy: 'fail' }, 'record could not be indexed; its partition stops before it until restart');
     if (flow.block(record, record.offset, failure.reason)) {
-      options.onFatal?.(new SluiceError(`record ${record.topic}[${record.partition}]@${record.offset} could not be indexed: ${failure.reason}`), 'a record could not be indexed');
+      options.onFatal?.(new RecordError({ topic: record.topic, partition: record.partition, offset: record.offset, reason: failure.reason }), 'a record could not be indexed');
     }
     return 'block';
   }

@@ -66,17 +66,16 @@ export function createReport(options: ReportOptions) {
 
     /** Re-evaluates readiness; called every second and on each `/readyz`. */
     checkReadiness(): Readiness {
-      const assigned = [...flow.assignedKeys()];
       const t = now();
       const next = health.evaluate(
         {
-        assigned: assigned.length,
+        assigned: flow.assignedCount,
         halted: flow.haltReason(),
         blocked: flow.blockedCount,
         stopping: flow.stopping,
         lag: lag(),
         done: finished(),
-          stuck: stuck.check(assigned, t),
+          stuck: stuck.check(flow.assigned(), t),
         },
         t,
       );

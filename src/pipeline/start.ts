@@ -16,7 +16,7 @@ import { LagTracker } from '../offsets/lag.js';
 import { createResetReport } from '../offsets/reset-report.js';
 import { StuckWatch } from '../offsets/stuck.js';
 import { WatermarkTracker } from '../offsets/watermark.js';
-import { SluiceError } from '../shared/errors.js';
+import { MetricsListenError, type SluiceError } from '../shared/errors.js';
 import type { WorkerInit, WorkerSignal } from '../shared/protocol.js';
 import { workerInit } from '../shared/worker-init.js';
 import { FlowControl } from './flow-control.js';
@@ -87,11 +87,12 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
   // The status server is up before anything else, so that a member still waiting for its servers
   // answers /healthz; what it serves is filled in once the pipeline exists.
   const served: { registry?: Registry; readiness: () => Readiness } = { readiness: () => STARTING };
+  const { host, port } = config.metrics;
   const status =
-    config.metrics.port === undefined
+    port === undefined
       ? undefined
-      : await startStatusServer({ host: config.metrics.host, port: config.metrics.port, metrics: () => served.registry, readiness: () => served.readiness(), logger }).catch((err: unknown) => {
-          throw new SluiceError(`cannot serve metrics on ${config.metrics.host}:${config.metrics.port}: ${(err as Error).message}`, { cause: err });
+      : await startStatusServer({ host, port, metrics: () => served.registry, readiness: () => served.readiness(), logger }).catch((err: unknown) => {
+          throw new MetricsListenError(host, port, (err as Error).message, { cause: err });
         });
 
   const tokens = config.kafka.sasl.mechanism === 'oauthbearer' ? createTokenSource(config.kafka, logger) : undefined;

@@ -1,7 +1,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { backoffDelay } from '../../src/shared/backoff.js';
+import { backoffDelay, sleep as sharedSleep } from '../../src/shared/backoff.js';
 import { InternalError } from '../../src/shared/errors.js';
 import type { RetryClass } from '../../src/shared/protocol.js';
 import { compressBody, type Compression } from './compression.js';
@@ -53,7 +53,7 @@ export interface BulkSinkOptions {
  */
 export function createBulkSink(options: BulkSinkOptions) {
   const { client, headers, opType, versioned, retry, semaphore, halts, logger } = options;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = options.sleep ?? sharedSleep;
   const compression = options.compression ?? 'none';
   const sendHeaders = compression === 'none' ? headers : { ...headers, 'content-encoding': compression };
 

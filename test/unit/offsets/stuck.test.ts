@@ -27,6 +27,8 @@ function setup() {
 describe('stuck partitions', () => {
   const p0 = tpKey('logs', 0);
   const p1 = tpKey('logs', 1);
+  const tp0 = { topic: 'logs', partition: 0 };
+  const tp1 = { topic: 'logs', partition: 1 };
 
   it('calls a partition stuck once the batch holding it back has run for stallSeconds, while others move', () => {
     const { tracker, watch } = setup();
@@ -35,8 +37,8 @@ describe('stuck partitions', () => {
     running(tracker, p0, 0, 0); // never completes: an item refused with 5xx forever
     for (let i = 0; i < 5; i++) tracker.complete(p1, running(tracker, p1, i * 10, 5_000));
     tracker.open(p1, 50, 59); // waits for in-flight capacity: not stuck, however long
-    expect(watch.check([p0, p1], 9_999)).to.deep.equal([]);
-    expect(watch.check([p0, p1], 12_000)).to.deep.equal([{ topic: 'logs', partition: 0, ageMs: 12_000 }]);
+    expect(watch.check([tp0, tp1], 9_999)).to.deep.equal([]);
+    expect(watch.check([tp0, tp1], 12_000)).to.deep.equal([{ topic: 'logs', partition: 0, ageMs: 12_000 }]);
     expect(watch.has(p0)).to.equal(true);
     expect(watch.has(p1)).to.equal(false);
   });
@@ -46,14 +48,14 @@ describe('stuck partitions', () => {
     tracker.assign(p0);
     tracker.assign(p1);
     const a = running(tracker, p0, 0, 0);
-    for (let t = 10_000; t <= 20_000; t += 1000) watch.check([p0, p1], t);
+    for (let t = 10_000; t <= 20_000; t += 1000) watch.check([tp0, tp1], t);
     const b = running(tracker, p1, 0, 0);
-    watch.check([p0, p1], 21_000);
-    watch.check([p0, p1], 22_000);
+    watch.check([tp0, tp1], 21_000);
+    watch.check([tp0, tp1], 22_000);
     tracker.complete(p0, a);
-    watch.check([p0, p1], 23_000);
+    watch.check([tp0, tp1], 23_000);
     tracker.complete(p1, b);
-    watch.check([p0, p1], 24_000);
+    watch.check([tp0, tp1], 24_000);
     expect(lines.map((l) => [l['level'], l['msg'], l['partitions'], l['seconds']])).to.deep.equal([
       [40, 'partition(s) stuck: a batch has not completed for health.stallSeconds', ['logs[0]'], 10],
       [40, 'partition(s) stuck: a batch has not completed for health.stallSeconds', ['logs[1]'], 21],
@@ -66,7 +68,7 @@ describe('stuck partitions', () => {
     const { tracker, watch, lines } = setup();
     tracker.assign(p0);
     running(tracker, p0, 0, 0);
-    expect(watch.check([p0], 10_000)).to.have.length(1);
+    expect(watch.check([tp0], 10_000)).to.have.length(1);
     tracker.revoke(p0);
     expect(watch.check([], 11_000)).to.deep.equal([]);
     expect(lines).to.have.length(1);
