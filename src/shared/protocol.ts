@@ -8,9 +8,6 @@ import type { PackedBatch } from './batch-layout.js';
 
 export type { WorkerInit } from './worker-init.js';
 
-// Temporary: the layout's names before batch-layout.ts, for bench/micro/decode.ts; remove once it reads through BatchReader.
-export { COORD_STRIDE, INDEX_STRIDE, NULL_REF, type Slice } from './batch-layout.js';
-
 export interface BatchTask extends PackedBatch {
   /** Names the task in the worker's `started`/`encoded` signals; a new one for each run of a batch. */
   id: number;

@@ -4,7 +4,7 @@ import { createDispatcher, type DispatchLimits } from '../../../src/dispatch/dis
 import { RECORD_OVERHEAD_BYTES, type KafkaRecord } from '../../../src/dispatch/batch.js';
 import { tpKey, WatermarkTracker } from '../../../src/offsets/watermark.js';
 import { sleep } from '../../../src/shared/backoff.js';
-import { COORD_STRIDE } from '../../../src/shared/batch-layout.js';
+import { BatchReader } from '../../../src/shared/batch-layout.js';
 import { emptyStats, Outcome, type BatchResult, type BatchTask } from '../../../src/shared/protocol.js';
 
 const logger = pino({ level: 'silent' });
@@ -19,11 +19,12 @@ function fakePool() {
     finish(i: number, outcome: (offset: number) => number = () => Outcome.Indexed) {
       const t = tasks[i];
       if (!t) throw new Error(`no task ${i}`);
-      const n = t.task.coords.length / COORD_STRIDE;
+      const batch = new BatchReader(t.task);
+      const n = batch.count;
       const outcomes = new Uint8Array(n);
       const failures = [];
       for (let r = 0; r < n; r++) {
-        outcomes[r] = outcome(t.task.coords[r * COORD_STRIDE] as number);
+        outcomes[r] = outcome(batch.offset(r));
         if (outcomes[r] === Outcome.Failed) failures.push({ record: r, stage: 'index' as const, reason: 'mapper_parsing_exception', status: 400, errorType: 'mapper_parsing_exception' });
       }
       t.resolve({ outcomes, failures, stats: { ...emptyStats(), docs: n, bulkRequests: 1 } });
@@ -96,7 +97,7 @@ describe('dispatcher', () => {
     const { pool, tracker, d } = setup({ batchBytes: 400, batchDocs: 1000, maxInFlightBulks: 10 });
     tracker.assign(tpKey('t', 0));
     d.add([0, 1, 2, 3, 4].map((o) => rec(0, o, 200)));
-    expect(pool.tasks.map((t) => t.task.coords.length / COORD_STRIDE)).to.deep.equal([2, 2]);
+    expect(pool.tasks.map((t) => new BatchReader(t.task).count)).to.deep.equal([2, 2]);
     expect(d.bufferedBytes()).to.equal(5 * (200 + RECORD_OVERHEAD_BYTES));
   });
 
@@ -132,7 +133,8 @@ describe('dispatcher', () => {
   it('isolates a record that fails every worker, and indexes the rest of its batch', async () => {
     const ran: number[][] = [];
     const run = async (task: BatchTask): Promise<BatchResult> => {
-      const offsets = Array.from({ length: task.coords.length / COORD_STRIDE }, (_, r) => task.coords[r * COORD_STRIDE] as number);
+      const batch = new BatchReader(task);
+      const offsets = Array.from({ length: batch.count }, (_, r) => batch.offset(r));
       ran.push(offsets);
       if (offsets.includes(5)) throw new Error('worker exited with code 1');
       return { outcomes: new Uint8Array(offsets.length).fill(Outcome.Indexed), failures: [], stats: { ...emptyStats(), docs: offsets.length, bulkRequests: 1 } };
@@ -309,7 +311,8 @@ function threadedSetup(hangs: (tp: string, offset: number) => boolean, held: (tp
         live.add(entry);
         const slice = task.slices[0] as BatchTask['slices'][number];
         const tp = tpKey(slice.topic, slice.partition);
-        const offsets = Array.from({ length: task.coords.length / COORD_STRIDE }, (_, r) => task.coords[r * COORD_STRIDE] as number);
+        const batch = new BatchReader(task);
+      const offsets = Array.from({ length: batch.count }, (_, r) => batch.offset(r));
         runs.push({ partition: slice.partition, offsets });
         const done = (): void => {
           live.delete(entry);

@@ -6,7 +6,7 @@ import { validateConfig } from '../../../src/config/validate.js';
 import type { WorkerPool } from '../../../src/dispatch/pool.js';
 import type { ConsumerHooks } from '../../../src/kafka/consumer.js';
 import { startPipeline, type PipelineConsumer, type PipelineDeps } from '../../../src/pipeline/start.js';
-import { COORD_STRIDE } from '../../../src/shared/batch-layout.js';
+import { BatchReader } from '../../../src/shared/batch-layout.js';
 import { emptyStats, Outcome, type BatchResult, type BatchTask, type WorkerInit } from '../../../src/shared/protocol.js';
 
 const logger = pino({ level: 'silent' });
@@ -29,12 +29,13 @@ function fakePool(fails: (partition: number, offset: number) => boolean) {
   let init: WorkerInit | undefined;
   const pool: WorkerPool = {
     async run(task: BatchTask): Promise<BatchResult> {
-      const n = task.coords.length / COORD_STRIDE;
+      const batch = new BatchReader(task);
+      const n = batch.count;
       const outcomes = new Uint8Array(n);
       const failures = [];
       for (const slice of task.slices) {
         for (let r = slice.start; r < slice.end; r++) {
-          const offset = task.coords[r * COORD_STRIDE] as number;
+          const offset = batch.offset(r);
           const failed = fails(slice.partition, offset);
           outcomes[r] = failed ? Outcome.Failed : Outcome.Indexed;
           if (failed) failures.push({ record: r, stage: 'index' as const, reason: 'bad field', status: 400, errorType: 'document_parsing_exception' });
