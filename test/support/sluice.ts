@@ -91,7 +91,7 @@ export function startSluice(config: Record<string, unknown>, args: string[] = []
 
 /**
  * The consumer-group changes a process went through until it began to stop (leaving the group then
- * revokes everything), from the lines src/consumer/consumer.ts logs on each assignment and each
+ * revokes everything), from the lines src/kafka/consumer.ts logs on each assignment and each
  * revocation of partitions; a cooperative rebalance also logs empty ones, which change nothing. A
  * member that fell out of the group (its poll loop or heartbeats stopped) has its partitions
  * revoked and assigned again, so it shows here.
