@@ -50,7 +50,7 @@ export async function probeServer(client: Client): Promise<ServerInfo> {
   } catch (err) {
     const refused = err instanceof errors.ResponseError ? (err.statusCode ?? 0) : 0;
     if (refused >= 400 && refused < 500 && ![401, 403, 408, 429].includes(refused)) {
-      throw new UnsupportedServerError(notASearchEngine(refused, (err as errors.ResponseError).meta.headers ?? {}, ''), { cause: err });
+      throw new UnsupportedServerError(notASearchEngine(refused, (err as errors.ResponseError).meta.headers ?? {}, ''), { statusCode: refused }, { cause: err });
     }
     throw err;
   }
@@ -58,7 +58,7 @@ export async function probeServer(client: Client): Promise<ServerInfo> {
   const version = typeof root.version?.number === 'string' ? root.version.number : undefined;
   const product =
     root.version?.distribution === 'opensearch' ? 'opensearch' : headers['x-elastic-product'] === 'Elasticsearch' || root.tagline === 'You Know, for Search' ? 'elasticsearch' : undefined;
-  if (version === undefined || product === undefined) throw new UnsupportedServerError(notASearchEngine(status, headers, ' without a search engine version'));
+  if (version === undefined || product === undefined) throw new UnsupportedServerError(notASearchEngine(status, headers, ' without a search engine version'), { statusCode: status });
   const major = Number.parseInt(version, 10);
   const range = SUPPORTED[product];
   if (!(major >= range.min && major <= range.max)) throw new UnsupportedServerError(`${serverName({ product, version })} is not supported: ${SUPPORTED_TEXT}`);

@@ -17,7 +17,7 @@ export async function waitForElasticsearch(config: SluiceConfig, logger: Logger)
       try {
         return await probeServer(client);
       } catch (err) {
-        if (err instanceof UnsupportedServerError) throw new UnsupportedServerError(`elasticsearch ${targetName(config.elasticsearch)}: ${err.message}`, { cause: err });
+        if (err instanceof UnsupportedServerError) throw err.at(targetName(config.elasticsearch));
         if (err instanceof SluiceError) throw err;
         const status = (err as { statusCode?: number }).statusCode;
         if (status === 401) throw new ElasticsearchAuthError({ endpoint: 'GET /', statusCode: 401 }, { cause: err });

@@ -102,9 +102,20 @@ export class ReferenceMarkersError extends SluiceError {
   }
 }
 
-/** The user's transform module could not be loaded or does not export `transform`. */
+/**
+ * The user's transform module (`path`) could not be loaded (`detail`: the loader's reason), or it
+ * loaded but does not export `transform` (`detail` undefined).
+ */
 export class TransformLoadError extends SluiceError {
   override readonly code = 'SLUICE_TRANSFORM_LOAD';
+
+  constructor(
+    readonly path: string,
+    readonly detail: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(detail === undefined ? `transform module ${path} does not export a function named transform` : `transform module ${path} could not be loaded: ${detail}`, options);
+  }
 }
 
 /** A record that could not be indexed, where it is in Kafka and why. */
@@ -152,6 +163,24 @@ export class MetricsListenError extends SluiceError {
  */
 export class UnsupportedServerError extends SluiceError {
   override readonly code = 'SLUICE_ES_UNSUPPORTED';
+  /** What is wrong with what answered, without where. */
+  readonly problem: string;
+  /** The HTTP status of `GET /`, when what answered is not a search engine. */
+  readonly statusCode: number | undefined;
+  /** Where Sluice looked (`elasticsearch.node` redacted, or the cloud id), once known. */
+  readonly target: string | undefined;
+
+  constructor(problem: string, facts: { statusCode?: number | undefined; target?: string | undefined } = {}, options?: { cause?: unknown }) {
+    super(facts.target === undefined ? problem : `elasticsearch ${facts.target}: ${problem}`, options);
+    this.problem = problem;
+    this.statusCode = facts.statusCode;
+    this.target = facts.target;
+  }
+
+  /** The same refusal, naming where Sluice looked. */
+  at(target: string): UnsupportedServerError {
+    return new UnsupportedServerError(this.problem, { statusCode: this.statusCode, target }, { cause: this });
+  }
 }
 
 /** Where an Elasticsearch (or OpenSearch) request went and what came back. */

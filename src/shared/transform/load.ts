@@ -11,9 +11,9 @@ export async function loadTransform(name: string): Promise<Transform | undefined
   try {
     mod = await import(pathToFileURL(name).href);
   } catch (err) {
-    throw new TransformLoadError(`transform module ${name} could not be loaded: ${(err as Error).message}`, { cause: err });
+    throw new TransformLoadError(name, (err as Error).message, { cause: err });
   }
   const fn = mod.transform ?? mod.default?.transform;
-  if (typeof fn !== 'function') throw new TransformLoadError(`transform module ${name} does not export a function named transform`);
+  if (typeof fn !== 'function') throw new TransformLoadError(name, undefined);
   return fn as Transform;
 }

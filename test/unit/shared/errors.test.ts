@@ -35,7 +35,8 @@ describe('errors', () => {
       message: 'unknown token {day} in index name template "logs-{day}"; use {topic}, {partition} or a date such as {yyyy.MM.dd}',
     },
     { err: new ReferenceMarkersError('README.md'), code: 'SLUICE_DOCS_MARKERS', retriable: false, message: 'README.md has no config-reference markers' },
-    { err: new TransformLoadError('transform module m does not export a function named transform'), code: 'SLUICE_TRANSFORM_LOAD', retriable: false, message: 'transform module m does not export a function named transform' },
+    { err: new TransformLoadError('m', undefined), code: 'SLUICE_TRANSFORM_LOAD', retriable: false, message: 'transform module m does not export a function named transform' },
+    { err: new TransformLoadError('/t.js', 'Cannot find module'), code: 'SLUICE_TRANSFORM_LOAD', retriable: false, message: 'transform module /t.js could not be loaded: Cannot find module' },
     {
       err: new RecordError({ topic: 'logs', partition: 3, offset: 42, reason: 'failed to parse' }),
       code: 'SLUICE_RECORD',
@@ -44,6 +45,7 @@ describe('errors', () => {
     },
     { err: new MetricsListenError('0.0.0.0', 9464, 'listen EADDRINUSE'), code: 'SLUICE_METRICS_LISTEN', retriable: false, message: 'cannot serve metrics on 0.0.0.0:9464: listen EADDRINUSE' },
     { err: new UnsupportedServerError('Elasticsearch 6.8.0 is not supported'), code: 'SLUICE_ES_UNSUPPORTED', retriable: false, message: 'Elasticsearch 6.8.0 is not supported' },
+    { err: new UnsupportedServerError('not a search engine', { statusCode: 404 }).at('http://h:9200'), code: 'SLUICE_ES_UNSUPPORTED', retriable: false, message: 'elasticsearch http://h:9200: not a search engine' },
     {
       err: new ElasticsearchAuthError({ endpoint: 'GET /', statusCode: 401, esErrorType: 'security_exception' }),
       code: 'SLUICE_ES_AUTH',
