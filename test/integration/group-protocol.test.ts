@@ -152,47 +152,45 @@ describe('kafka.groupProtocol: members join and leave under the classic and the 
     });
   }
 
-  it('consumer: a second process with the same kafka.groupInstanceId is refused by the broker → it exits 1 with the reason; the first keeps indexing → exactly N', async () => {
-    const topic = unique('gp-static');
+  /**
+   * Two processes with the same kafka.groupInstanceId under `protocol`, on 2,000 records over two
+   * partitions: `b` starts once `a` owns its partitions. `survivorFinishes` then produces 2,000 more
+   * and expects the one left to index and commit all 4,000 and stop clean.
+   */
+  async function sameInstanceId(protocol: Protocol, prefix: string) {
+    const topic = unique(prefix);
     const group = unique('g');
     const data = waves(topic, 2);
     await createTopic(topic, 2);
     await data.produce(2_000);
-    const config = protocolConfig('consumer', topic, group, { kafka: { groupInstanceId: 'sluice-0' } });
+    const config = protocolConfig(protocol, topic, group, { kafka: { groupInstanceId: 'sluice-0' } });
     const a = startSluice(config);
     running.push(a);
     await alive([a], waitFor('a gets its partitions', () => nonEmpty(a, 'partitions assigned') > 0 || undefined, 60_000));
     const b = startSluice(config);
     running.push(b);
+    const survivorFinishes = async (survivor: SluiceProcess): Promise<void> => {
+      await data.produce(2_000);
+      const ends = await endOffsets(topic, 2);
+      await alive([survivor], waitIndexedAndCommitted(topic, 4_000, group, ends));
+      survivor.child.kill('SIGTERM');
+      await expectCleanExit(survivor, 60_000);
+      expect(await count(topic)).to.equal(4_000);
+    };
+    return { a, b, survivorFinishes };
+  }
+
+  it('consumer: a second process with the same kafka.groupInstanceId is refused by the broker → it exits 1 with the reason; the first keeps indexing → exactly N', async () => {
+    const { a, b, survivorFinishes } = await sameInstanceId('consumer', 'gp-static');
     expectEndedOnFatal(await exitWithin(b, 120_000), b, /The instance ID is still used by another member in the consumer group/);
-    await data.produce(2_000);
-    const ends = await endOffsets(topic, 2);
-    await alive([a], waitIndexedAndCommitted(topic, 4_000, group, ends));
-    a.child.kill('SIGTERM');
-    await expectCleanExit(a, 60_000);
-    expect(await count(topic)).to.equal(4_000);
+    await survivorFinishes(a);
     expect(groupChanges(a)).to.deep.equal({ assigned: 1, revoked: 0 }, 'a kept its partitions');
   });
 
   it('classic: a second process with the same kafka.groupInstanceId fences the first → the first exits 1 with the reason; the second takes over → exactly N', async () => {
-    const topic = unique('gp-fenced');
-    const group = unique('g');
-    const data = waves(topic, 2);
-    await createTopic(topic, 2);
-    await data.produce(2_000);
-    const config = protocolConfig('classic', topic, group, { kafka: { groupInstanceId: 'sluice-0' } });
-    const a = startSluice(config);
-    running.push(a);
-    await alive([a], waitFor('a gets its partitions', () => nonEmpty(a, 'partitions assigned') > 0 || undefined, 60_000));
-    const b = startSluice(config);
-    running.push(b);
+    const { a, b, survivorFinishes } = await sameInstanceId('classic', 'gp-fenced');
     expectEndedOnFatal(await alive([b], exitWithin(a, 120_000)), a, /Static consumer fenced by other consumer with same group.instance.id/);
-    await data.produce(2_000);
-    const ends = await endOffsets(topic, 2);
-    await alive([b], waitIndexedAndCommitted(topic, 4_000, group, ends));
-    b.child.kill('SIGTERM');
-    await expectCleanExit(b, 60_000);
-    expect(await count(topic)).to.equal(4_000);
+    await survivorFinishes(b);
   });
 
   it('consumer: the idle test member takes a partition that is paused by the byte budget with bulks held; it is fetched again when the member leaves → exactly N', async () => {

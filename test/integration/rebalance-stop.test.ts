@@ -39,6 +39,25 @@ async function stopClean(p: SluiceProcess): Promise<void> {
   if (code !== 0) throw new Error(`sluice exited with ${code}:\n${p.output().slice(-4000)}`);
 }
 
+/**
+ * Sluice `p` holds both partitions of `topic`, both paused: a member joins and is given one, `resume`
+ * lifts the pause and the partition sluice kept is indexed to its end (within `keptWithinMs`); then
+ * the member leaves, and the partition assigned back must be fetched again: all `N` records indexed
+ * and committed to `ends`, and a clean stop.
+ */
+async function revokeAndAssignBack(run: { p: SluiceProcess; topic: string; group: string; N: number; ends: number[]; resume: () => unknown; keptWithinMs: number }): Promise<void> {
+  const { p, topic, group, N, ends } = run;
+  const member = await joinIdleMember(group, topic);
+  await waitFor('sluice released a partition', () => p.logs(RELEASED).length > 0 || undefined, 60_000);
+  const kept = member.assigned()[0]!.partition === 0 ? 1 : 0;
+  await run.resume();
+  await waitFor('the partition sluice kept is indexed to its end', async () => (await countPartition(topic, kept)) === N / 2 || undefined, run.keptWithinMs, 500);
+  await member.leave();
+  await waitIndexedAndCommitted(topic, N, group, ends);
+  await stopClean(p);
+  expect(await count(topic)).to.equal(N);
+}
+
 describe('rebalances and stops: paused partitions come back, revokes and stops keep their deadlines', function () {
   this.timeout(300_000);
   const running: SluiceProcess[] = [];
@@ -61,15 +80,7 @@ describe('rebalances and stops: paused partitions come back, revokes and stops k
       const p = startSluice(testConfig(topic, group));
       running.push(p);
       await waitFor('the halt', () => p.logs(HALTED).length > 0 || undefined, 60_000);
-      const member = await joinIdleMember(group, topic);
-      await waitFor('sluice released a partition', () => p.logs(RELEASED).length > 0 || undefined, 60_000);
-      const kept = member.assigned()[0]!.partition === 0 ? 1 : 0;
-      await es.indices.putSettings({ index: topic, settings: { 'index.blocks.write': false } });
-      await waitFor('the partition sluice kept is indexed to its end', async () => (await countPartition(topic, kept)) === N / 2 || undefined, 60_000, 500);
-      await member.leave();
-      await waitIndexedAndCommitted(topic, N, group, ends);
-      await stopClean(p);
-      expect(await count(topic)).to.equal(N);
+      await revokeAndAssignBack({ p, topic, group, N, ends, resume: () => es.indices.putSettings({ index: topic, settings: { 'index.blocks.write': false } }), keptWithinMs: 60_000 });
     });
 
     it('paused by the byte budget (bulks held in flight) at the revoke', async () => {
@@ -88,15 +99,7 @@ describe('rebalances and stops: paused partitions come back, revokes and stops k
       );
       running.push(p);
       await waitFor('over the budget with bulks held', () => (gate.held() > 0 && p.logs('over the byte budget; partitions paused').length > 0) || undefined, 60_000);
-      const member = await joinIdleMember(group, topic);
-      await waitFor('sluice released a partition', () => p.logs(RELEASED).length > 0 || undefined, 60_000);
-      const kept = member.assigned()[0]!.partition === 0 ? 1 : 0;
-      gate.open();
-      await waitFor('the partition sluice kept is indexed to its end', async () => (await countPartition(topic, kept)) === N / 2 || undefined, 120_000, 500);
-      await member.leave();
-      await waitIndexedAndCommitted(topic, N, group, ends);
-      await stopClean(p);
-      expect(await count(topic)).to.equal(N);
+      await revokeAndAssignBack({ p, topic, group, N, ends, resume: () => gate.open(), keptWithinMs: 120_000 });
     });
 
     it('stopped before a record that failed (policy fail) at the revoke; the record is tried again', async () => {
