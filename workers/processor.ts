@@ -188,12 +188,16 @@ export async function createBatchProcessor(
         const id = documentId(ids, doc, topic, partition, offset, key);
         if (id === null) return { stage: 'route', reason: idProblem(ids, doc) };
         let source = text;
-        if (source === undefined || source.includes('\n') || source.includes('\r')) {
+        if (source === undefined) {
           try {
             source = serialize(doc);
           } catch (err) {
             return { stage: 'transform', reason: `document cannot be serialized: ${(err as Error).message}` };
           }
+        } else if (source.includes('\n') || source.includes('\r')) {
+          // In valid JSON a raw CR or LF is only whitespace between tokens: a space keeps the text one
+          // NDJSON line without serializing it again (which would round big integers, drop duplicate keys).
+          source = source.replace(RAW_NEWLINES, ' ');
         }
         const suffix = many && id !== undefined ? `-${j}` : '';
         encoder.append(actionFor(router.name(topic, partition, time), id === undefined ? undefined : id + suffix, versioned ? offset : undefined), source, record);
@@ -204,6 +208,8 @@ export async function createBatchProcessor(
 
   return { process };
 }
+
+const RAW_NEWLINES = /[\r\n]/g;
 
 // A BigInt becomes this marker string and then its bare digits. The marker holds a per-process random
 // nonce, so no string of a document can be taken for one.

@@ -77,11 +77,11 @@ describe('batch processor (worker record path)', () => {
     expect(result.stats).to.deep.include({ docs: 2, tombstones: 1, dropped: 0, bulkRequests: 1 });
   });
 
-  it('re-serializes pretty-printed JSON so that NDJSON stays one line per document', async () => {
+  it('keeps pretty-printed JSON one line per document: raw CR and LF become spaces, nothing else changes', async () => {
     const { sink, sent } = captureSink();
     const p = await createBatchProcessor(init(), { sink, logger });
-    await p.process(task([rec(0, '{\n  "a": 1\n}')]));
-    expect(sent[0]?.source).to.equal('{"a":1}');
+    await p.process(task([rec(0, '{\n  "a": 1\n}'), rec(1, '{\r\n"n": 12345678901234567890,\r\n"d": 1, "d": 2,\n"s": "x\\ny"}')]));
+    expect(sent.map((s) => s.source)).to.deep.equal(['{   "a": 1 }', '{  "n": 12345678901234567890,  "d": 1, "d": 2, "s": "x\\ny"}']);
   });
 
   it('reports decode failures with their reason and keeps going', async () => {
