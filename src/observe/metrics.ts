@@ -2,6 +2,7 @@ import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DispatchCounters } from '../dispatch/dispatcher.js';
+import { nativeStatus } from '../shared/native.js';
 import type { BatchStats, RetryClass } from '../shared/protocol.js';
 
 /** One assigned partition, as the metrics see it. */
@@ -122,6 +123,8 @@ export function createMetrics(view?: PipelineView) {
     labelNames: ['topic', 'partition', 'to'],
     registers,
   });
+  // Which JSON passthrough the workers run: the native addon or the JS path (src/shared/native.ts).
+  new Gauge({ name: 'sluice_native', help: '1 for the path the JSON passthrough runs on: native (the simdjson addon) or js.', labelNames: ['path'], registers }).set({ path: nativeStatus().path }, 1);
   const rebalances = new Counter({
     name: 'sluice_rebalance_events_total',
     help: 'Partition assignments and revocations received from the consumer group.',

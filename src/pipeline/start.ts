@@ -17,6 +17,7 @@ import { createResetReport } from '../offsets/reset-report.js';
 import { StuckWatch } from '../offsets/stuck.js';
 import { WatermarkTracker } from '../offsets/watermark.js';
 import { MetricsListenError, type SluiceError } from '../shared/errors.js';
+import { logNativeStatus } from '../shared/native.js';
 import type { WorkerInit, WorkerSignal } from '../shared/protocol.js';
 import { workerInit } from '../shared/worker-init.js';
 import { FlowControl } from './flow-control.js';
@@ -106,6 +107,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
     throw err;
   }
   logger.info({ server: serverName(server), version: server.version, cluster: server.clusterName }, 'elasticsearch reachable');
+  logNativeStatus(logger);
 
   const workers = config.pipeline.workers;
   const perWorker = Math.max(1, Math.ceil(config.pipeline.maxInFlightBulks / workers));
