@@ -77,7 +77,7 @@ interface Sealed {
 const sizeOf = (r: KafkaRecord): number => recordBytes(r) + RECORD_OVERHEAD_BYTES;
 
 /**
- * Gathers fetched records into batches (by bytes, docs and linger), registers each batch's
+ * Gathers fetched records into batches (by bytes, docs, linger and `flush`), registers each batch's
  * per-partition ranges with the watermark tracker in fetch order, and runs batches on the worker
  * pool within the in-flight limits. Completed batches move the watermarks. A batch whose worker
  * failed is run again, so a crashed worker loses nothing.
@@ -89,6 +89,8 @@ export function createDispatcher(options: DispatcherOptions) {
   const now = options.now ?? Date.now;
   let pending = new BatchBuilder();
   let linger: NodeJS.Timeout | undefined;
+  /** A flush found no room to run the gathered records: a slot that frees sends them instead. */
+  let flushDeferred = false;
   const queue: Sealed[] = [];
   const inFlight = new Set<Sealed>();
   const inFlightByTp = new Map<string, number>();
@@ -117,6 +119,8 @@ export function createDispatcher(options: DispatcherOptions) {
     });
 
   function add(records: readonly KafkaRecord[]): void {
+    // Records came without a flush: Kafka has more, so the batch fills up as usual.
+    flushDeferred = false;
     const t = now();
     for (const r of records) {
       const tp = tpKey(r.topic, r.partition);
@@ -140,7 +144,22 @@ export function createDispatcher(options: DispatcherOptions) {
     pump();
   }
 
+  /**
+   * Seals what is gathered when it can run at once. Otherwise sealing it would only queue a small
+   * batch where the gathering one can still grow: a slot that frees before linger sends it.
+   */
+  function flush(): void {
+    if (pending.count === 0) return;
+    if (queue.length > 0 || !hasRoom(pending.bytes)) {
+      flushDeferred = true;
+      return;
+    }
+    seal();
+    pump();
+  }
+
   function seal(): void {
+    flushDeferred = false;
     if (linger !== undefined) {
       clearTimeout(linger);
       linger = undefined;
@@ -155,11 +174,15 @@ export function createDispatcher(options: DispatcherOptions) {
     pending = new BatchBuilder();
   }
 
+  /** Whether a batch of these bytes may start now (one batch always may, whatever its size). */
+  function hasRoom(bytes: number): boolean {
+    return inFlight.size < limits.maxInFlightBulks && (inFlight.size === 0 || inFlightBytes + bytes <= limits.maxInFlightBytes);
+  }
+
   function pump(): void {
     for (;;) {
       const next = queue[0];
-      if (!next || inFlight.size >= limits.maxInFlightBulks) return;
-      if (inFlight.size > 0 && inFlightBytes + next.bytes > limits.maxInFlightBytes) return;
+      if (!next || !hasRoom(next.bytes)) return;
       queue.shift();
       queuedBytes -= next.bytes;
       inFlightBytes += next.bytes;
@@ -272,6 +295,7 @@ export function createDispatcher(options: DispatcherOptions) {
     });
     notifySettled();
     pump();
+    if (flushDeferred) flush();
   }
 
   function notifySettled(): void {
@@ -338,6 +362,11 @@ export function createDispatcher(options: DispatcherOptions) {
 
   return {
     add,
+    /**
+     * Kafka had nothing more waiting: seal the records gathered so far now rather than at
+     * `lingerMs`, when a batch can start (within `maxInFlightBulks` and `maxInFlightBytes`).
+     */
+    flush,
     /** A worker's `started`/`encoded` signal: the deadline clock of a task's CPU phase. */
     signal: (s: TaskSignal): void => watch?.signal(s),
     release,

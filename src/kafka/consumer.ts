@@ -15,7 +15,12 @@ export interface ConsumerHooks {
   /** Partitions are being revoked: finish their work and commit before they are released. */
   onRevoke(tps: TopicPartition[]): Promise<void>;
   onRecords(records: Message[]): void;
-  /** A consume call returned (after `onRecords` for its records, if any). */
+  /**
+   * A consume call came back short, empty included: librdkafka had nothing more waiting, so what
+   * was gathered need not wait for more (after `onRecords` for its records, if any).
+   */
+  onDrained?(): void;
+  /** A consume call returned (after `onRecords` and `onDrained`). */
   onPolled?(): void;
   onStats?(stats: RdkafkaStats): void;
   /** librdkafka applied `auto.offset.reset` because the offset it fetched from is out of range. */
@@ -53,6 +58,20 @@ export interface ConsumerTuning {
   statsIntervalMs: number;
   /** librdkafka's prefetch queue, kept within the byte budget. */
   queuedMaxKbytes: number;
+}
+
+/**
+ * What one `consume(n)` call that asked for `asked` records and got `got` in `tookMs` says: the
+ * `n` of the next call (grown while calls fill quickly, shrunk when a trickle makes a call run
+ * long), and whether librdkafka had nothing more waiting (the call returned at a gap of
+ * `consumeTimeoutMs` before it was full).
+ */
+export function assessCall(call: { asked: number; got: number; tookMs: number }, tuning: Pick<ConsumerTuning, 'minBatch' | 'maxBatch' | 'targetCallMs'>): { next: number; drained: boolean } {
+  const { asked, got, tookMs } = call;
+  let next = asked;
+  if (got === asked && tookMs < tuning.targetCallMs) next = Math.min(tuning.maxBatch, asked * 2);
+  else if (tookMs > tuning.targetCallMs) next = Math.max(tuning.minBatch, asked >> 1);
+  return { next, drained: got < asked };
 }
 
 /**
@@ -187,10 +206,10 @@ export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, log
         setTimeout(() => loop(done), 100);
         return;
       }
-      // Grow n while calls fill quickly; shrink it when a trickle makes a call run long.
-      if (messages.length === n && took < tuning.targetCallMs) batchSize = Math.min(tuning.maxBatch, n * 2);
-      else if (took > tuning.targetCallMs) batchSize = Math.max(tuning.minBatch, n >> 1);
+      const { next, drained } = assessCall({ asked: n, got: messages.length, tookMs: took }, tuning);
+      batchSize = next;
       if (messages.length > 0) hooks.onRecords(messages);
+      if (drained) hooks.onDrained?.();
       hooks.onPolled?.();
       setImmediate(() => loop(done));
     });

@@ -320,6 +320,8 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
           dispatcher.add(records);
           flow.buffered(dispatcher.bufferedBytes());
         },
+        // Nothing more waiting in Kafka: what is gathered goes now, not after pipeline.lingerMs.
+        onDrained: () => dispatcher.flush(),
         onPolled: () => lags.polled(),
         onStats: (stats) => lags.stats(stats),
         onOffsetReset: (reset) => void reportReset(reset),

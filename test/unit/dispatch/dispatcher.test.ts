@@ -92,6 +92,84 @@ describe('dispatcher', () => {
     expect(pool.tasks).to.have.length(1);
   });
 
+  describe('flush (the consumer found nothing more waiting in Kafka)', () => {
+    const count = (t: { task: BatchTask }): number => new BatchReader(t.task).count;
+
+    it('seals a partial batch at once, and not before', () => {
+      const { pool, tracker, d } = setup({ lingerMs: 60_000 });
+      tracker.assign(tpKey('t', 0));
+      d.add([rec(0, 0), rec(0, 1)]);
+      expect(pool.tasks).to.have.length(0, 'not full and the linger time is far off');
+      d.flush();
+      expect(pool.tasks.map(count)).to.deep.equal([2]);
+      expect(tracker.committable(tpKey('t', 0))).to.equal(undefined, 'its segment is open');
+      d.close();
+    });
+
+    it('does nothing with nothing gathered', () => {
+      const { pool, tracker, d } = setup({ lingerMs: 60_000 });
+      tracker.assign(tpKey('t', 0));
+      d.flush();
+      d.add([rec(0, 0), rec(0, 1), rec(0, 2)]);
+      expect(pool.tasks).to.have.length(1, 'sealed full by batchDocs');
+      d.flush();
+      expect(pool.tasks).to.have.length(1);
+      expect(d.queued()).to.equal(0);
+      d.close();
+    });
+
+    it('without it, records added call after call fill batches up to batchDocs', () => {
+      const { pool, tracker, d } = setup({ lingerMs: 60_000, batchDocs: 4, maxInFlightBulks: 10 });
+      tracker.assign(tpKey('t', 0));
+      for (let o = 0; o < 12; o += 2) d.add([rec(0, o), rec(0, o + 1)]);
+      expect(pool.tasks.map(count)).to.deep.equal([4, 4, 4]);
+      d.close();
+    });
+
+    it('at the in-flight limit leaves the records gathering; a slot that frees sends them', async () => {
+      const { pool, tracker, d } = setup({ lingerMs: 60_000, batchDocs: 3, maxInFlightBulks: 1 });
+      tracker.assign(tpKey('t', 0));
+      d.add([rec(0, 0), rec(0, 1), rec(0, 2), rec(0, 3)]);
+      d.flush();
+      expect(pool.tasks).to.have.length(1);
+      expect(d.queued()).to.equal(0, 'a batch that could not run now is not sealed');
+      d.add([rec(0, 4)]);
+      d.flush();
+      expect(pool.tasks).to.have.length(1);
+      pool.finish(0);
+      await tick();
+      expect(pool.tasks.map(count)).to.deep.equal([3, 2]);
+      d.close();
+    });
+
+    it('over maxInFlightBytes leaves the records gathering too', async () => {
+      const { pool, tracker, d } = setup({ lingerMs: 60_000, batchDocs: 2, maxInFlightBytes: 2 * (10 + RECORD_OVERHEAD_BYTES) });
+      tracker.assign(tpKey('t', 0));
+      d.add([rec(0, 0), rec(0, 1), rec(0, 2)]);
+      d.flush();
+      expect(pool.tasks).to.have.length(1);
+      expect(d.queued()).to.equal(0);
+      pool.finish(0);
+      await tick();
+      expect(pool.tasks.map(count)).to.deep.equal([2, 1]);
+      d.close();
+    });
+
+    it('a deferred flush is dropped when more records arrive without one (Kafka had more)', async () => {
+      const { pool, tracker, d } = setup({ lingerMs: 60_000, batchDocs: 3, maxInFlightBulks: 1 });
+      tracker.assign(tpKey('t', 0));
+      d.add([rec(0, 0), rec(0, 1), rec(0, 2), rec(0, 3)]);
+      d.flush();
+      d.add([rec(0, 4)]);
+      pool.finish(0);
+      await tick();
+      expect(pool.tasks).to.have.length(1, 'the gathered records wait to fill up or for the linger time');
+      d.add([rec(0, 5)]);
+      expect(pool.tasks.map(count)).to.deep.equal([3, 3]);
+      d.close();
+    });
+  });
+
   it('batches by bytes', async () => {
     // batchBytes measures record bytes; the budget also counts each record's overhead.
     const { pool, tracker, d } = setup({ batchBytes: 400, batchDocs: 1000, maxInFlightBulks: 10 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { consumerProperties, type ConsumerTuning } from '../../../src/kafka/consumer.js';
+import { assessCall, consumerProperties, type ConsumerTuning } from '../../../src/kafka/consumer.js';
 import { validateConfig } from '../../../src/config/validate.js';
 import { minimal } from '../config/support.js';
 
@@ -35,5 +35,35 @@ describe('consumer: librdkafka properties', () => {
       const p = properties({ groupProtocol });
       expect({ auto: p['enable.auto.commit'], store: p['enable.auto.offset.store'] }, groupProtocol).to.deep.equal({ auto: true, store: false });
     }
+  });
+});
+
+describe('consumer: what one consume(n) call says', () => {
+  const call = (asked: number, got: number, tookMs: number) => assessCall({ asked, got, tookMs }, tuning);
+
+  it('a call that came back short: librdkafka had nothing more waiting', () => {
+    expect(call(64, 10, 30).drained).to.equal(true);
+    expect(call(64, 0, 20).drained).to.equal(true, 'an empty call too: what earlier calls gathered can go');
+    expect(call(4096, 4095, 5).drained).to.equal(true);
+  });
+
+  it('a full call: more may be waiting, so batches keep filling', () => {
+    expect(call(64, 64, 5).drained).to.equal(false);
+    expect(call(64, 64, 500).drained).to.equal(false);
+  });
+
+  it('grows n while calls fill quickly, up to maxBatch', () => {
+    expect(call(64, 64, 5).next).to.equal(128);
+    expect(call(4096, 4096, 5).next).to.equal(4096);
+  });
+
+  it('shrinks n when a call runs longer than targetCallMs, down to minBatch, full or not', () => {
+    expect(call(256, 256, 150).next).to.equal(128);
+    expect(call(256, 3, 150).next).to.equal(128);
+    expect(call(64, 3, 150).next).to.equal(64);
+  });
+
+  it('keeps n after a short call within targetCallMs', () => {
+    expect(call(256, 3, 40).next).to.equal(256);
   });
 });
