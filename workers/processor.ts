@@ -5,7 +5,9 @@ import { compatHeaders, createClient } from '../src/shared/es-client.js';
 import { BatchReader } from '../src/shared/batch-layout.js';
 import { documentId, getPath, idProblem, parseIdStrategy, recordKey } from '../src/shared/ids.js';
 import { Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type WorkerInit, type WorkerSignal } from '../src/shared/protocol.js';
+import { nativeStatus, ScanStatus, type NativeStatus } from '../src/shared/native.js';
 import { createDecoder } from './decode.js';
+import { createPassthrough, type PassthroughScan } from './passthrough.js';
 import { createActionLines, NdjsonEncoder } from './bulk/encoder.js';
 import { HaltMonitor } from './bulk/halt.js';
 import { Semaphore } from './bulk/semaphore.js';
@@ -14,14 +16,17 @@ import { compileIndexTemplate, parseTimestamp } from '../src/shared/index-name.j
 import { loadTransform } from '../src/shared/transform/load.js';
 import type { Document, TransformResult } from '../src/shared/transform/types.js';
 
+type Problem = { stage: RecordFailure['stage']; reason: string };
+
 /**
  * Everything a worker does with a batch: decode each record, transform it, route it to an index,
  * give it an id, encode its NDJSON once, index the batch, and report one outcome per record.
- * The sink is injected so the record path can be tested without a server.
+ * The sink is injected so the record path can be tested without a server; `native` (the process's
+ * native status by default) too, so that both JSON passthroughs can be compared.
  */
 export async function createBatchProcessor(
   init: WorkerInit,
-  deps: { sink?: ReturnType<typeof createBulkSink>; logger?: Logger; notify?: (signal: WorkerSignal) => void; threadId?: number } = {},
+  deps: { sink?: ReturnType<typeof createBulkSink>; logger?: Logger; notify?: (signal: WorkerSignal) => void; threadId?: number; native?: NativeStatus } = {},
 ) {
   const logger = deps.logger ?? createLogger(init.logLevel, { thread: 'worker' });
   const decode = createDecoder(init.inputFormat, { invalidUtf8: init.invalidUtf8 });
@@ -33,6 +38,16 @@ export async function createBatchProcessor(
   const versioned = ids.kind === 'key' || ids.kind === 'field';
   const op = init.index.opType;
   const timestampPath = init.index.timestampField.split('.');
+  // No transform, JSON input and the native addon: each batch's records are scanned in one call and
+  // the valid ones sent as their bytes (workers/passthrough.ts); the others take the decoder below.
+  const native = deps.native ?? nativeStatus();
+  const passthrough =
+    transform === undefined && init.inputFormat === 'json' && native.path === 'native'
+      ? createPassthrough(native.addon, { timestamp: router.usesDate ? timestampPath : undefined, id: ids.kind === 'field' ? ids.path : undefined })
+      : undefined;
+  // documentId and idProblem read a field id from a document; for a scanned record, objects along
+  // the id path holding the scanned value stand in for it.
+  const idHolder = passthrough && ids.kind === 'field' ? pathHolder(ids.path) : undefined;
   const actionFor = createActionLines(op);
   const deleteFor = createActionLines('delete');
   // The key is decoded only where something reads it.
@@ -64,6 +79,14 @@ export async function createBatchProcessor(
       outcomes[record] = Outcome.Failed;
       failures.push({ record, stage, reason });
     };
+    /** A record's documents are all-or-nothing: one that cannot be encoded takes back the others. */
+    const settle = (record: number, mark: number, problem: Problem | undefined): void => {
+      if (problem) {
+        encoder.rewind(mark);
+        fail(record, problem.stage, problem.reason);
+      } else outcomes[record] = Outcome.Indexed;
+    };
+    const scan = passthrough?.scan(batch, init.maxDocBytes);
 
     for (const { topic, partition, start, end } of batch.slices) {
       for (let r = start; r < end; r++) {
@@ -76,6 +99,17 @@ export async function createBatchProcessor(
         const valueEnd = batch.valueEnd(r);
         if (valueEnd - valueStart > init.maxDocBytes) {
           fail(r, 'size', `record of ${valueEnd - valueStart} bytes is larger than pipeline.maxDocBytes (${init.maxDocBytes})`);
+          continue;
+        }
+        if (scan !== undefined && scan.status(r) !== ScanStatus.Js) {
+          const mark = encoder.mark();
+          let problem: Problem | undefined;
+          try {
+            problem = emitRaw(scan, r, topic, partition, batch.offset(r), batch.timestamp(r), key, valueStart, valueEnd);
+          } catch (err) {
+            problem = { stage: 'route', reason: `routing failed: ${message(err)}` };
+          }
+          settle(r, mark, problem);
           continue;
         }
         const decoded = decode(bytes, valueStart, valueEnd);
@@ -114,9 +148,8 @@ export async function createBatchProcessor(
           continue;
         }
         const docs = Array.isArray(out) ? out : [out];
-        // A record's documents are all-or-nothing: one that cannot be encoded takes back the others.
         const mark = encoder.mark();
-        let problem: ReturnType<typeof emit>;
+        let problem: Problem | undefined;
         try {
           problem = emit(docs, Array.isArray(out), text, r, topic, partition, offset, timestamp, key);
         } catch (err) {
@@ -124,10 +157,7 @@ export async function createBatchProcessor(
           // timestamp or id path, a date the index name cannot show): it fails this record only.
           problem = { stage: 'route', reason: `routing failed: ${message(err)}` };
         }
-        if (problem) {
-          encoder.rewind(mark);
-          fail(r, problem.stage, problem.reason);
-        } else outcomes[r] = Outcome.Indexed;
+        settle(r, mark, problem);
       }
     }
 
@@ -178,7 +208,7 @@ export async function createBatchProcessor(
       offset: number,
       timestamp: number,
       key: string | null,
-    ): { stage: RecordFailure['stage']; reason: string } | undefined {
+    ): Problem | undefined {
       for (let j = 0; j < docs.length; j++) {
         const doc = docs[j];
         if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
@@ -204,9 +234,56 @@ export async function createBatchProcessor(
       }
       return undefined;
     }
+
+    /**
+     * A record the native scan accepted: routed by the values it found with the same functions as
+     * `emit`, sent as its bytes (raw CR/LF as spaces), as `emit` sends a decoded text.
+     */
+    function emitRaw(
+      scan: PassthroughScan,
+      record: number,
+      topic: string,
+      partition: number,
+      offset: number,
+      timestamp: number,
+      key: string | null,
+      start: number,
+      end: number,
+    ): Problem | undefined {
+      const time = router.usesDate ? (parseTimestamp(scan.timestamp(record)) ?? timestamp) : timestamp;
+      const doc = idHolder ? idHolder.holding(scan.id(record)) : NO_DOCUMENT;
+      const id = documentId(ids, doc, topic, partition, offset, key);
+      if (id === null) return { stage: 'route', reason: idProblem(ids, doc) };
+      encoder.appendRaw(actionFor(router.name(topic, partition, time), id, versioned ? offset : undefined), bytes, start, end, record, scan.status(record) === ScanStatus.OkNewlines);
+      return undefined;
+    }
   }
 
   return { process };
+}
+
+/** What kafka, key and none ids are given as the document: they do not read it. */
+const NO_DOCUMENT: Document = Object.freeze({});
+
+/**
+ * Objects along `path` (without prototypes, so no name is inherited), the last holding a value:
+ * getPath(doc, path) gives back exactly that value. Made once, refilled per record.
+ */
+function pathHolder(path: readonly string[]): { holding(value: unknown): Document } {
+  const doc: Document = Object.create(null) as Document;
+  let parent = doc;
+  for (const name of path.slice(0, -1)) {
+    const next = Object.create(null) as Document;
+    parent[name] = next;
+    parent = next;
+  }
+  const leaf = path[path.length - 1] as string;
+  return {
+    holding(value) {
+      parent[leaf] = value;
+      return doc;
+    },
+  };
 }
 
 const RAW_NEWLINES = /[\r\n]/g;

@@ -47,6 +47,27 @@ export class NdjsonEncoder {
     this.#buf[this.#len++] = 0x0a;
   }
 
+  /**
+   * A source copied from raw bytes: the JSON text of an object as it arrived (the native passthrough
+   * has validated it). With `newlines`, its raw CR and LF, which valid JSON holds only as whitespace
+   * between tokens, become spaces in the copy, so that it stays one NDJSON line.
+   */
+  appendRaw(action: string, bytes: Uint8Array, start: number, end: number, record: number, newlines = false): void {
+    this.#ensure((action.length + 1) * 3 + (end - start) + 1);
+    this.#starts.push(this.#len);
+    this.#records.push(record);
+    this.#len += this.#buf.write(action, this.#len, 'utf8');
+    this.#buf[this.#len++] = 0x0a;
+    const from = this.#len;
+    this.#buf.set(bytes.subarray(start, end), from);
+    this.#len += end - start;
+    if (newlines) {
+      const buf = this.#buf;
+      for (let i = from; i < this.#len; i++) if (buf[i] === 0x0a || buf[i] === 0x0d) buf[i] = 0x20;
+    }
+    this.#buf[this.#len++] = 0x0a;
+  }
+
   /** A delete: the action line alone. */
   appendDelete(action: string, record: number): void {
     this.#ensure((action.length + 1) * 3);

@@ -47,6 +47,42 @@ describe('NDJSON encoder', () => {
   });
 });
 
+describe('NDJSON encoder: raw sources', () => {
+  it('copies a byte range as the source line, beside text sources, and grows its buffer', () => {
+    const raw = Buffer.from('xx{"n":12345678901234567890,"s":"ü 🚀"}yy');
+    const enc = new NdjsonEncoder(8);
+    enc.append(actionLine('index', 'i', 'a'), '{"a":1}', 0);
+    enc.appendRaw(actionLine('index', 'i', 'b'), raw, 2, raw.length - 2, 1);
+    const out = enc.finish();
+    expect(lines(out.buffer)).to.deep.equal(['{"index":{"_index":"i","_id":"a"}}', '{"a":1}', '{"index":{"_index":"i","_id":"b"}}', '{"n":12345678901234567890,"s":"ü 🚀"}']);
+    expect(Array.from(out.docRecords)).to.deep.equal([0, 1]);
+    expect(Array.from(out.docStarts)).to.deep.equal([0, '{"index":{"_index":"i","_id":"a"}}\n{"a":1}\n'.length, out.buffer.length]);
+    expect(raw.toString()).to.equal('xx{"n":12345678901234567890,"s":"ü 🚀"}yy', 'the source bytes are not touched');
+  });
+
+  it('with newlines, raw CR and LF become spaces in the copy only', () => {
+    const raw = Buffer.from('{\r\n  "a": 1,\n  "b": "x\\ny"\r}');
+    const enc = new NdjsonEncoder();
+    enc.appendRaw(actionLine('create', 'i', undefined), raw, 0, raw.length, 7, true);
+    const out = enc.finish();
+    expect(lines(out.buffer)).to.deep.equal(['{"create":{"_index":"i"}}', '{    "a": 1,   "b": "x\\ny" }']);
+    expect(raw.toString()).to.equal('{\r\n  "a": 1,\n  "b": "x\\ny"\r}');
+  });
+
+  it('a rewind takes back raw sources like the others', () => {
+    const raw = Buffer.from('{"big":"' + 'x'.repeat(100) + '"}');
+    const enc = new NdjsonEncoder(16);
+    enc.appendRaw(actionLine('index', 'i', '1'), raw, 0, raw.length, 0);
+    const mark = enc.mark();
+    enc.appendRaw(actionLine('index', 'i', '2'), raw, 0, raw.length, 1);
+    enc.rewind(mark);
+    enc.appendRaw(actionLine('index', 'i', '3'), Buffer.from('{}'), 0, 2, 2);
+    const out = enc.finish();
+    expect(lines(out.buffer).filter((_, i) => i % 2 === 0).map((l) => JSON.parse(l).index._id)).to.deep.equal(['1', '3']);
+    expect(Array.from(out.docRecords)).to.deep.equal([0, 2]);
+  });
+});
+
 describe('request builder', () => {
   function batch(n: number, size: number) {
     const enc = new NdjsonEncoder();

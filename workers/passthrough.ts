@@ -1,0 +1,67 @@
+import type { BatchReader } from '../src/shared/batch-layout.js';
+import { SCAN_SKIP, SCAN_STRIDE, TokenKind, type NativeAddon } from '../src/shared/native.js';
+
+/** What the native scan found for the records of one batch. */
+export interface PassthroughScan {
+  /** ScanStatus of record `r`: Js (decode it in JS), Ok (send its bytes), OkNewlines (the same, raw CR/LF to spaces). */
+  status(r: number): number;
+  /** The value at the timestamp path, as JSON.parse of the document would give it (see `valueAt`). */
+  timestamp(r: number): unknown;
+  /** The value at the `field:` id path, likewise. */
+  id(r: number): unknown;
+}
+
+/**
+ * The JSON passthrough of a worker with the native addon (no transform, `input.format: json`): one
+ * scan of a batch's records (native/json_scanner.cc) says which ones are JSON objects that can be sent
+ * as their bytes, and gives the raw JSON tokens that routing reads (the timestamp field when the index
+ * name has dates, the `field:` id path), which JSON.parse reads here. Records the scan refuses or is
+ * unsure of take the JS decoder. Records not to scan (null values, over `maxDocBytes`) are skipped.
+ */
+export function createPassthrough(addon: NativeAddon, paths: { timestamp?: readonly string[] | undefined; id?: readonly string[] | undefined }) {
+  const list: string[][] = [];
+  const timestampSlot = paths.timestamp ? list.push([...paths.timestamp]) - 1 : -1;
+  const idSlot = paths.id ? list.push([...paths.id]) - 1 : -1;
+  const scanner = new addon.JsonScanner(list);
+  let ranges = new Uint32Array(0);
+
+  function scan(batch: BatchReader, maxDocBytes: number): PassthroughScan {
+    const n = batch.count;
+    if (ranges.length < 2 * n) ranges = new Uint32Array(2 * n);
+    for (let r = 0; r < n; r++) {
+      const start = batch.hasValue(r) ? batch.valueStart(r) : SCAN_SKIP;
+      const end = start === SCAN_SKIP ? SCAN_SKIP : batch.valueEnd(r);
+      ranges[2 * r] = start === SCAN_SKIP || end - start > maxDocBytes ? SCAN_SKIP : start;
+      ranges[2 * r + 1] = end;
+    }
+    // Results per batch: a worker runs several tasks at once, so they are not shared between scans.
+    const out = new Uint32Array(SCAN_STRIDE * n);
+    scanner.scan(batch.bytes, ranges, n, out);
+    const { bytes } = batch;
+    return {
+      status: (r) => out[SCAN_STRIDE * r] as number,
+      timestamp: (r) => (timestampSlot < 0 ? undefined : valueAt(bytes, out, SCAN_STRIDE * r + 1 + 3 * timestampSlot)),
+      id: (r) => (idSlot < 0 ? undefined : valueAt(bytes, out, SCAN_STRIDE * r + 1 + 3 * idSlot)),
+    };
+  }
+
+  return { scan };
+}
+
+/**
+ * The value of one path from its kind and token. A string or number is its token read by JSON.parse,
+ * as the whole document's parse would read it; an absent path is undefined. Any other value (object,
+ * array, true, false, null) is given as null: what reads these values (parseTimestamp, documentId,
+ * idProblem) treats every value that is neither a string nor a number alike.
+ */
+function valueAt(bytes: Buffer, out: Uint32Array, at: number): unknown {
+  switch (out[at]) {
+    case TokenKind.String:
+    case TokenKind.Number:
+      return JSON.parse(bytes.toString('utf8', out[at + 1], out[at + 2]));
+    case TokenKind.Other:
+      return null;
+    default:
+      return undefined;
+  }
+}
