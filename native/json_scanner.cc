@@ -27,6 +27,7 @@ using simdjson::SIMDJSON_PADDING;
 constexpr int kStride = 7;
 constexpr int kMaxPaths = 2;
 constexpr uint32_t kSkip = 0xffffffff;
+constexpr size_t kRetainedCapacity = 1 << 20;
 
 enum Status : uint32_t { kJs = 0, kOk = 1, kOkNewlines = 2 };
 enum Kind : uint32_t { kAbsent = 0, kString = 1, kNumber = 2, kOther = 3 };
@@ -126,6 +127,10 @@ class JsonScanner : public Napi::ObjectWrap<JsonScanner> {
       if (start == kSkip || start > end || end > size) continue;
       if (ScanRecord(bytes, size, start, end, row)) accepted++;
     }
+    // The parser keeps memory for the largest text it has seen, some 14 bytes per byte of it: after a
+    // large record, a worker gives it back instead of holding it until the thread ends.
+    if (dom_.capacity() > kRetainedCapacity) dom_ = simdjson::dom::parser{};
+    if (scratch_.capacity() > kRetainedCapacity) std::vector<uint8_t>().swap(scratch_);
     return Napi::Number::New(env, accepted);
   }
 
