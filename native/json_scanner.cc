@@ -4,10 +4,10 @@
 // they are: valid JSON (simdjson's DOM parser validates the whole text, UTF-8 included) whose top
 // level is an object, without a leading BOM. It also says whether the text holds raw CR or LF (only
 // ever whitespace in valid JSON) and finds the raw JSON token of up to two dotted paths (the
-// timestamp field and the `field:` id), with JSON.parse's rules: the last of duplicate keys wins,
-// keys are compared unescaped. Whatever it refuses or is unsure of (simdjson refuses some texts that
-// JSON.parse accepts: integers beyond 64 bits, nesting deeper than 1024, lone surrogate escapes; a
-// path through an array) is left to the JavaScript decoder, so verdicts and messages stay its own.
+// timestamp field and the `field:` id), with JSON.parse's rule that the last of duplicate keys wins.
+// Whatever it refuses or is unsure of (simdjson refuses some texts that JSON.parse accepts: integers
+// beyond 64 bits, nesting deeper than 1024, lone surrogate escapes; an escaped key or an array on a
+// path) is left to the JavaScript decoder, so verdicts and messages stay its own.
 
 #include <napi.h>
 
