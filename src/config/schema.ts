@@ -203,7 +203,7 @@ export const schema: Group = {
         workers: { kind: 'int', doc: 'Worker threads.', default: DEFAULT_WORKERS, defaultDoc: 'cores − 1, at least 1', min: 1, max: 256 },
         batchBytes: { kind: 'int', doc: 'A batch is sent to a worker once its record values reach this size.', default: 4 * MiB, min: 1024, unit: 'bytes' },
         batchDocs: { kind: 'int', doc: 'A batch is sent to a worker once it holds this many records.', default: 5000, min: 1 },
-        lingerMs: { kind: 'int', doc: 'A batch that is not full is sent after waiting this long.', default: 100, min: 0, unit: 'ms' },
+        lingerMs: { kind: 'int', doc: 'A batch that is not full is sent after waiting at most this long; sooner when Kafka has nothing more waiting.', default: 100, min: 0, unit: 'ms' },
         maxDocBytes: {
           kind: 'int',
           doc: 'Records larger than this are not sent to Elasticsearch; they go by `errors.onRejected`.',
