@@ -6,6 +6,7 @@ import { BatchReader } from '../src/shared/batch-layout.js';
 import { documentId, getPath, idProblem, parseIdStrategy, recordKey } from '../src/shared/ids.js';
 import { Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type WorkerInit, type WorkerSignal } from '../src/shared/protocol.js';
 import { nativeStatus, ScanStatus, type NativeStatus } from '../src/shared/native.js';
+import { countAckDelays } from '../src/shared/freshness.js';
 import { createDecoder } from './decode.js';
 import { createPassthrough, type PassthroughScan } from './passthrough.js';
 import { createActionLines, NdjsonEncoder } from './bulk/encoder.js';
@@ -163,9 +164,10 @@ export async function createBatchProcessor(
 
     const encoded = encoder.finish();
     deps.notify?.({ kind: 'encoded', threadId: deps.threadId ?? 0, task: task.id });
-    const stats: BatchStats = { docs: encoder.docs, bulkRequests: 0, bulkBytes: 0, bulkMs: [], retries: {}, tombstones, dropped };
+    const stats: BatchStats = { docs: encoder.docs, bulkRequests: 0, bulkBytes: 0, bulkMs: [], retries: {}, tombstones, dropped, ackDelays: { counts: [], sum: 0 } };
     if (encoder.docs > 0) {
       const result = await sink.index(encoded);
+      const ackedAt = Date.now();
       stats.bulkRequests = result.bulkRequests;
       stats.bulkBytes = result.bulkBytes;
       stats.bulkMs = result.bulkMs;
@@ -180,6 +182,7 @@ export async function createBatchProcessor(
         if (f.errorType !== undefined) failure.errorType = f.errorType;
         failures.push(failure);
       }
+      stats.ackDelays = countAckDelays(batch, outcomes, ackedAt);
     }
     return { outcomes, failures, stats };
 

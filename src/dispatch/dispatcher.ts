@@ -53,6 +53,11 @@ export interface DispatcherOptions {
   onSettled?: () => void;
   /** What the worker reported doing for a completed batch (for metrics). */
   onStats?: (stats: BatchStats) => void;
+  /**
+   * A completed batch indexed records of a partition this member still owns: the last of them that
+   * has a Kafka timestamp (ms), once per partition and batch (for the freshness gauge).
+   */
+  onIndexed?: (tp: { topic: string; partition: number }, offset: number, timestamp: number) => void;
   now?: () => number;
   /** Runs of a batch whose worker failed before it is split to find the record that fails it. */
   maxTaskAttempts?: number;
@@ -245,6 +250,7 @@ export function createDispatcher(options: DispatcherOptions) {
       const owned = seg !== undefined && tracker.isCurrent(run.tp, seg);
       let failedAt: number | undefined;
       const parked: Array<Promise<void>> = [];
+      const first = i;
       for (const record of run.records) {
         const outcome = result.outcomes[i];
         if (outcome === Outcome.Indexed) counters.indexed++;
@@ -258,6 +264,10 @@ export function createDispatcher(options: DispatcherOptions) {
           else if (fate !== 'done') parked.push(fate);
         }
         i++;
+      }
+      if (owned && options.onIndexed) {
+        const last = lastIndexed(run, result.outcomes, first);
+        if (last) options.onIndexed({ topic: run.topic, partition: run.partition }, last.offset, last.timestamp as number);
       }
       const finish = (done: boolean): void => {
         const n = (inFlightByTp.get(run.tp) ?? 1) - 1;
@@ -390,3 +400,15 @@ export function createDispatcher(options: DispatcherOptions) {
 }
 
 export type Dispatcher = ReturnType<typeof createDispatcher>;
+
+/**
+ * The run's last indexed record with a Kafka timestamp, from its end backwards: one step when its
+ * last record was indexed, as it usually is.
+ */
+function lastIndexed(run: PartitionRun, outcomes: Uint8Array, first: number): KafkaRecord | undefined {
+  for (let k = run.records.length - 1; k >= 0; k--) {
+    const record = run.records[k] as KafkaRecord;
+    if (outcomes[first + k] === Outcome.Indexed && (record.timestamp ?? 0) > 0) return record;
+  }
+  return undefined;
+}

@@ -2,8 +2,11 @@ import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DispatchCounters } from '../dispatch/dispatcher.js';
+import { ACK_DELAY_BUCKETS } from '../shared/freshness.js';
 import { nativeStatus } from '../shared/native.js';
 import type { BatchStats, RetryClass } from '../shared/protocol.js';
+import { tpKey } from '../offsets/watermark.js';
+import { createCountedHistogram } from './counted-histogram.js';
 
 /** One assigned partition, as the metrics see it. */
 export interface PartitionView {
@@ -125,6 +128,15 @@ export function createMetrics(view?: PipelineView) {
   });
   // Which JSON passthrough the workers run: the native addon or the JS path (src/shared/native.ts).
   new Gauge({ name: 'sluice_native', help: '1 for the path the JSON passthrough runs on: native (the simdjson addon) or js.', labelNames: ['path'], registers }).set({ path: nativeStatus().path }, 1);
+  // Counted per batch by the workers (src/shared/freshness.ts): no per-record work here.
+  const ackDelay = createCountedHistogram({
+    name: 'sluice_record_ack_delay_seconds',
+    help: 'Delay from a record\'s Kafka timestamp to the _bulk answer that indexed it (records without a timestamp not observed).',
+    buckets: ACK_DELAY_BUCKETS,
+    registers,
+  });
+  /** Per partition (topic/partition key), the indexed record with the highest offset since it was assigned. */
+  const lastIndexed = new Map<string, { offset: number; timestamp: number }>();
   const rebalances = new Counter({
     name: 'sluice_rebalance_events_total',
     help: 'Partition assignments and revocations received from the consumer group.',
@@ -172,6 +184,19 @@ export function createMetrics(view?: PipelineView) {
         },
       });
     };
+    new Gauge({
+      name: 'sluice_partition_last_indexed_timestamp_seconds',
+      help: 'Kafka timestamp, in seconds since the epoch, of the last record (highest offset) indexed in the partition since it was assigned to this member (records without a timestamp not counted).',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of view.partitions()) {
+          const last = lastIndexed.get(tpKey(p.topic, p.partition));
+          if (last !== undefined) this.set({ topic: p.topic, partition: String(p.partition) }, last.timestamp / 1000);
+        }
+      },
+    });
     gauge('sluice_partitions_assigned', 'Partitions assigned to this member.', () => view.partitions().length);
     gauge('sluice_partitions_paused', 'Assigned partitions paused (budget, halt, stop or blocked).', () => view.partitions().filter((p) => p.paused).length);
     gauge('sluice_partitions_blocked', 'Partitions stopped before a record that failed with policy fail.', () => view.partitions().filter((p) => p.blocked).length);
@@ -223,6 +248,17 @@ export function createMetrics(view?: PipelineView) {
       for (const [cls, n] of Object.entries(stats.retries) as Array<[RetryClass, number]>) retries.inc({ class: cls }, n);
       if (stats.tombstones > 0) skipped.inc({ reason: 'tombstone' }, stats.tombstones);
       if (stats.dropped > 0) skipped.inc({ reason: 'transform' }, stats.dropped);
+      if (stats.ackDelays.counts.length > 0) ackDelay.add(stats.ackDelays.counts, stats.ackDelays.sum);
+    },
+    /** A record of a partition this member owns was indexed: its offset and Kafka timestamp (ms). Batches finish in any order; the highest offset wins. */
+    indexed(tp: { topic: string; partition: number }, offset: number, timestamp: number): void {
+      const key = tpKey(tp.topic, tp.partition);
+      const last = lastIndexed.get(key);
+      if (last === undefined || offset > last.offset) lastIndexed.set(key, { offset, timestamp });
+    },
+    /** Partitions (newly) assigned: what another owner indexed meanwhile is unknown, so their last indexed record is forgotten. */
+    assigned(tps: ReadonlyArray<{ topic: string; partition: number }>): void {
+      for (const tp of tps) lastIndexed.delete(tpKey(tp.topic, tp.partition));
     },
     failed(cls: 'malformed' | 'rejected' | 'null'): void {
       failed.inc({ class: cls });

@@ -188,6 +188,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
     onFailed: fate.onFailed,
     onSettled: () => flow.buffered(dispatcher.bufferedBytes()),
     onStats: (stats) => metrics.batch(stats),
+    onIndexed: (tp, offset, timestamp) => metrics.indexed(tp, offset, timestamp),
   });
   pool.on('message', (message) => {
     const signal = message as WorkerSignal;
@@ -312,7 +313,10 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
     await dlq?.connect();
     await consumer.connect(
       {
-        onAssign: rebalance.onAssign,
+        onAssign: (tps) => {
+          metrics.assigned(tps);
+          return rebalance.onAssign(tps);
+        },
         onRevoke: rebalance.onRevoke,
         onRecords(records) {
           firstRecordAt ??= Date.now();

@@ -1,4 +1,5 @@
 import type { PackedBatch } from './batch-layout.js';
+import type { AckDelays } from './freshness.js';
 
 /**
  * The contract between the main thread and the worker threads: what a task, its result, a worker's
@@ -64,10 +65,12 @@ export interface BatchStats {
   tombstones: number;
   /** Records the transform dropped (it returned null or no document). */
   dropped: number;
+  /** Delays from the Kafka timestamps of the indexed records to their `_bulk` answer (`freshness.ts`). */
+  ackDelays: AckDelays;
 }
 
 export function emptyStats(): BatchStats {
-  return { docs: 0, bulkRequests: 0, bulkBytes: 0, bulkMs: [], retries: {}, tombstones: 0, dropped: 0 };
+  return { docs: 0, bulkRequests: 0, bulkBytes: 0, bulkMs: [], retries: {}, tombstones: 0, dropped: 0, ackDelays: { counts: [], sum: 0 } };
 }
 
 /** Adds `from` into `into`. */
@@ -79,6 +82,12 @@ export function addStats(into: BatchStats, from: BatchStats): BatchStats {
   for (const [cls, n] of Object.entries(from.retries) as Array<[RetryClass, number]>) into.retries[cls] = (into.retries[cls] ?? 0) + n;
   into.tombstones += from.tombstones;
   into.dropped += from.dropped;
+  const delays = from.ackDelays.counts;
+  if (delays.length > 0) {
+    if (into.ackDelays.counts.length === 0) into.ackDelays.counts = new Array<number>(delays.length).fill(0);
+    for (let b = 0; b < delays.length; b++) into.ackDelays.counts[b] = (into.ackDelays.counts[b] as number) + (delays[b] as number);
+    into.ackDelays.sum += from.ackDelays.sum;
+  }
   return into;
 }
 

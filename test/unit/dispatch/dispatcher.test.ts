@@ -512,3 +512,33 @@ describe('dispatcher: how long a batch has run', () => {
     expect(tracker.oldestRunningSince(tp)).to.equal(undefined);
   });
 });
+
+describe('dispatcher: the last record indexed per partition', () => {
+  it('reports, per owned partition of a completed batch, its last indexed record with a timestamp', async () => {
+    const pool = fakePool();
+    const tracker = new WatermarkTracker();
+    const indexed: Array<[string, number, number]> = [];
+    const d = createDispatcher({
+      run: pool.run,
+      tracker,
+      limits: { batchBytes: 1 << 20, batchDocs: 7, lingerMs: 5, maxInFlightBulks: 2, maxInFlightBytes: 1 << 30 },
+      logger,
+      onCommittable: () => undefined,
+      onFailed: () => 'done',
+      onIndexed: (tp, offset, timestamp) => indexed.push([`${tp.topic}/${tp.partition}`, offset, timestamp]),
+    });
+    for (const p of [0, 1, 2]) tracker.assign(tpKey('t', p));
+    const at = (partition: number, offset: number, timestamp: number | undefined): KafkaRecord => ({ ...rec(partition, offset), timestamp });
+    // Partition 0: its last record failed, the one before it is the last indexed. Partition 1: its
+    // last indexed record has no timestamp (-1), the one before has. Partition 2: revoked meanwhile.
+    d.add([at(0, 10, 1000), at(0, 11, 2000), at(0, 12, 3000), at(1, 5, 500), at(1, 6, -1), at(2, 0, 7000), at(2, 1, 8000)]);
+    expect(pool.tasks).to.have.length(1);
+    tracker.revoke(tpKey('t', 2));
+    pool.finish(0, (offset) => (offset === 12 ? Outcome.Failed : Outcome.Indexed));
+    await tick();
+    expect(indexed).to.deep.equal([
+      ['t/0', 11, 2000],
+      ['t/1', 5, 500],
+    ]);
+  });
+});

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { createMetrics, type PartitionView, type PipelineView } from '../../../src/observe/metrics.js';
+import { ACK_DELAY_BUCKETS } from '../../../src/shared/freshness.js';
 import { emptyStats } from '../../../src/shared/protocol.js';
 
 function fakeView(over: Partial<PipelineView> = {}) {
@@ -105,6 +106,44 @@ describe('metrics', () => {
     expect(sample(text, 'sluice_partition_oldest_batch_seconds{topic="logs",partition="1"}')).to.equal(0.2);
     expect(sample(text, 'sluice_partition_oldest_batch_seconds{topic="logs",partition="2"}')).to.equal(undefined);
     expect(sample(text, 'sluice_worker_task_timeouts_total')).to.equal(3);
+  });
+
+  it('adds up the workers\' ack-delay counts into a histogram', async () => {
+    const m = createMetrics(fakeView().view);
+    const counts = new Array<number>(ACK_DELAY_BUCKETS.length + 1).fill(0);
+    counts[0] = 2; // <= 0.05 s
+    counts[ACK_DELAY_BUCKETS.indexOf(1)] = 1;
+    counts[ACK_DELAY_BUCKETS.length] = 1; // +Inf
+    m.batch({ ...emptyStats(), ackDelays: { counts, sum: 100_000.75 } });
+    m.batch({ ...emptyStats(), ackDelays: { counts: [1], sum: 0.01 } });
+    m.batch(emptyStats());
+    const text = await m.registry.metrics();
+    expect(text).to.include('# TYPE sluice_record_ack_delay_seconds histogram');
+    expect(sample(text, 'sluice_record_ack_delay_seconds_bucket{le="0.05"}')).to.equal(3);
+    expect(sample(text, 'sluice_record_ack_delay_seconds_bucket{le="0.5"}')).to.equal(3);
+    expect(sample(text, 'sluice_record_ack_delay_seconds_bucket{le="1"}')).to.equal(4);
+    expect(sample(text, 'sluice_record_ack_delay_seconds_bucket{le="86400"}')).to.equal(4);
+    expect(sample(text, 'sluice_record_ack_delay_seconds_bucket{le="+Inf"}')).to.equal(5);
+    expect(sample(text, 'sluice_record_ack_delay_seconds_count')).to.equal(5);
+    expect(sample(text, 'sluice_record_ack_delay_seconds_sum')).to.be.closeTo(100_000.76, 1e-6);
+  });
+
+  it('gives each assigned partition the timestamp of its highest indexed offset, forgotten when assigned again', async () => {
+    const { view, parts } = fakeView();
+    const m = createMetrics(view);
+    const part = (partition: number): PartitionView => ({ topic: 't', partition, paused: false, blocked: false, watermark: undefined, highWatermark: undefined, committed: undefined, lag: undefined, oldestBatchSeconds: undefined, stuck: false });
+    parts.push(part(0), part(1));
+    m.indexed({ topic: 't', partition: 0 }, 20, 1_700_000_002_000);
+    m.indexed({ topic: 't', partition: 0 }, 10, 1_700_000_001_000); // an earlier batch finishing later
+    m.indexed({ topic: 't', partition: 7 }, 1, 1_700_000_000_000); // not assigned
+    let text = await m.registry.metrics();
+    expect(sample(text, 'sluice_partition_last_indexed_timestamp_seconds{topic="t",partition="0"}')).to.equal(1_700_000_002);
+    expect(sample(text, 'sluice_partition_last_indexed_timestamp_seconds{topic="t",partition="1"}')).to.equal(undefined);
+    expect(text).to.not.include('partition="7"');
+    m.assigned([{ topic: 't', partition: 0 }]);
+    m.indexed({ topic: 't', partition: 0 }, 15, 1_700_000_001_500);
+    text = await m.registry.metrics();
+    expect(sample(text, 'sluice_partition_last_indexed_timestamp_seconds{topic="t",partition="0"}')).to.equal(1_700_000_001.5);
   });
 
   it('says what halts the pipeline, by cause, and the dead-letter share of the breaker window', async () => {
