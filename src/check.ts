@@ -7,6 +7,7 @@ import { createClient } from './shared/es-client.js';
 import { probeServer, serverName, targetName, type ServerInfo } from './elasticsearch/server.js';
 import { createTokenSource } from './kafka/auth.js';
 import { baseProperties, type RdkafkaProperties } from './kafka/base-config.js';
+import { isTopicPattern, topicMatcher } from './kafka/topic-pattern.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
 
@@ -25,8 +26,10 @@ const TIMEOUT_MS = 15_000;
  */
 export async function checkConfig(config: SluiceConfig, logger: Logger): Promise<CheckLine[]> {
   const lines: CheckLine[] = [{ level: 'ok', message: 'configuration is valid' }];
-  const [kafka, es] = await Promise.all([checkKafka(config, logger), checkElasticsearch(config)]);
-  return [...lines, ...kafka, ...es];
+  // The indices to look at follow the topics, which for a pattern only Kafka's metadata knows.
+  const kafka = checkKafka(config, logger);
+  const [kafkaLines, es] = await Promise.all([kafka.then((k) => k.lines), checkElasticsearch(config, kafka.then((k) => k.topics))]);
+  return [...lines, ...kafkaLines, ...es];
 }
 
 /** The check's librdkafka properties: the run's connection and group, never committing. */
@@ -34,8 +37,10 @@ export function checkProperties(config: SluiceConfig): RdkafkaProperties {
   return baseProperties(config.kafka, 'sluice-check', { 'group.id': config.kafka.groupId, 'enable.auto.commit': false });
 }
 
-async function checkKafka(config: SluiceConfig, logger: Logger): Promise<CheckLine[]> {
+/** The Kafka lines, and the topics a run would consume (the plain entries alone when Kafka could not be read). */
+async function checkKafka(config: SluiceConfig, logger: Logger): Promise<{ lines: CheckLine[]; topics: string[] }> {
   const out: CheckLine[] = [];
+  const consumed = new Set(config.kafka.topics.filter((entry) => !isTopicPattern(entry)));
   const where = `kafka ${config.kafka.brokers.join(',')}`;
   const errors: string[] = [];
   const consumer: KafkaConsumer = new rdkafka.KafkaConsumer(checkProperties(config), {});
@@ -58,18 +63,37 @@ async function checkKafka(config: SluiceConfig, logger: Logger): Promise<CheckLi
     const detail = [...new Set([(err as Error).message, ...errors])].join('; ');
     out.push({ level: 'fail', message: `${where}: cannot connect (${detail})` });
     tokens?.close();
-    return out;
+    return { lines: out, topics: [...consumed] };
   }
   try {
     out.push({ level: 'ok', message: `${where}: connected, ${metadata.brokers.length} broker(s)${securityNote(config)}` });
     const topics = new Map(metadata.topics.map((t) => [t.name, t]));
     const assignable: Array<{ topic: string; partition: number }> = [];
+    const listed = new Set<string>();
+    const addAssignable = (name: string, partitions: number[]): void => {
+      consumed.add(name);
+      if (listed.has(name)) return;
+      listed.add(name);
+      for (const id of partitions) assignable.push({ topic: name, partition: id });
+    };
     for (const name of config.kafka.topics) {
+      if (isTopicPattern(name)) {
+        // As librdkafka matches a subscription's pattern: every topic of the cluster with partitions.
+        const matches = topicMatcher(name);
+        const matched = metadata.topics.filter((t) => t.partitions.length > 0 && matches(t.name)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        if (matched.length === 0) {
+          out.push({ level: 'warn', message: `topic pattern ${name}: matches no topic yet; a topic created later that matches is consumed within kafka.metadataRefreshMs (${config.kafka.metadataRefreshMs} ms)` });
+        } else {
+          out.push({ level: 'ok', message: `topic pattern ${name}: matches ${matched.length} topic(s): ${matched.map((t) => `${t.name} (${t.partitions.length} partition(s))`).join(', ')}` });
+        }
+        for (const t of matched) addAssignable(t.name, t.partitions.map((p) => p.id));
+        continue;
+      }
       const t = topics.get(name);
       if (!t || t.partitions.length === 0) out.push({ level: 'fail', message: `topic ${name}: does not exist` });
       else {
         out.push({ level: 'ok', message: `topic ${name}: ${t.partitions.length} partition(s)` });
-        for (const p of t.partitions) assignable.push({ topic: name, partition: p.id });
+        addAssignable(name, t.partitions.map((p) => p.id));
       }
     }
     const dlq = config.errors.dlqTopic;
@@ -82,7 +106,7 @@ async function checkKafka(config: SluiceConfig, logger: Logger): Promise<CheckLi
     tokens?.close();
     await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
   }
-  return out;
+  return { lines: out, topics: [...consumed] };
 }
 
 /** The group's committed offsets against the partition ends: how far behind it is. */
@@ -117,7 +141,7 @@ function securityNote(config: SluiceConfig): string {
   return parts.length > 0 ? ` (${parts.join(', ')})` : '';
 }
 
-async function checkElasticsearch(config: SluiceConfig): Promise<CheckLine[]> {
+async function checkElasticsearch(config: SluiceConfig, topics: Promise<string[]>): Promise<CheckLine[]> {
   const out: CheckLine[] = [];
   const es = config.elasticsearch;
   const where = `elasticsearch ${targetName(es)}`;
@@ -137,7 +161,11 @@ async function checkElasticsearch(config: SluiceConfig): Promise<CheckLine[]> {
       const status = health.body.status ?? 'unknown';
       out.push({ level: status === 'red' ? 'fail' : status === 'yellow' ? 'warn' : 'ok', message: `cluster health: ${status}, ${health.body.number_of_nodes ?? '?'} node(s)${status === 'yellow' ? ' (replicas unassigned; writes work)' : ''}` });
     }
-    const names = sampleIndices(config);
+    const names = sampleIndices(config, await topics);
+    if (names.length === 0) {
+      out.push({ level: 'warn', message: 'indices: not checked, no topic matches kafka.topics yet' });
+      return out;
+    }
     const missing: string[] = [];
     for (const name of names) {
       const exists = await get(client, `/${encodeURIComponent(name)}`);
@@ -176,9 +204,9 @@ async function checkElasticsearch(config: SluiceConfig): Promise<CheckLine[]> {
 }
 
 /** The index names a run writes first: the template applied to each topic, partition 0, today. */
-function sampleIndices(config: SluiceConfig): string[] {
+function sampleIndices(config: SluiceConfig, topics: readonly string[]): string[] {
   const router = compileIndexTemplate(config.index.name);
-  return [...new Set(config.kafka.topics.map((topic) => router.name(topic, 0, Date.now())))];
+  return [...new Set(topics.map((topic) => router.name(topic, 0, Date.now())))];
 }
 
 async function writePermission(client: Client, config: SluiceConfig, names: string[], missing: string[]): Promise<CheckLine> {

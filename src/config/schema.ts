@@ -48,7 +48,10 @@ export const schema: Group = {
       fields: {
         brokers: { kind: 'stringList', doc: 'Bootstrap brokers, `host:port`; a string with commas or a list.' },
         groupId: { kind: 'string', doc: 'Consumer group id.' },
-        topics: { kind: 'stringList', doc: 'Topics to consume.' },
+        topics: {
+          kind: 'stringList',
+          doc: 'Topics to consume. An entry starting with `^` is a regular expression over topic names (`^logs-.*`), matched by librdkafka as a POSIX extended regular expression; Sluice refuses the constructs JavaScript would read differently (`\\d`, `\\w` and other backslash letters, `[[:digit:]]`, a backslash inside `[...]`, `(?…)`, lazy quantifiers): write sets such as `[0-9]`. Topics created later that match are consumed from the next metadata refresh (`kafka.metadataRefreshMs`). `sluice check` lists what each pattern matches.',
+        },
         startFrom: {
           kind: 'string',
           doc: 'Where a group with no committed offset starts; also where a partition resumes when its offset is out of range (records deleted by retention before they were read): `latest` then skips every record in between. Such a reset is logged as a warning and counted in `sluice_offset_resets_total`.',
@@ -64,6 +67,13 @@ export const schema: Group = {
           doc: 'Consumer group protocol. `classic`: the members assign the partitions among themselves (Sluice sets librdkafka\'s cooperative-sticky assignor). `consumer`: the protocol of KIP-848, for Kafka 4.0 or later: the broker assigns the partitions (its assignor can be chosen with `group.remote.assignor` in `kafka.rdkafka`: `uniform` or `range`) and sets the session timeout and heartbeat interval (broker settings `group.consumer.session.timeout.ms` and `group.consumer.heartbeat.interval.ms`), so `session.timeout.ms`, `heartbeat.interval.ms`, `partition.assignment.strategy` and `group.protocol.type` are refused in `kafka.rdkafka`. Under both, a rebalance moves only the partitions that change owner, and a revoked partition finishes its batches and commits before it is released.',
           defaultDoc: '`classic`, or `group.protocol` given in `kafka.rdkafka`',
           enum: ['classic', 'consumer'],
+        },
+        metadataRefreshMs: {
+          kind: 'int',
+          doc: 'With a `^` pattern in `kafka.topics`: how often librdkafka reads the cluster\'s topic list (`topic.metadata.refresh.interval.ms`, a full metadata request), so a topic created later that matches is assigned within about this long. Without patterns librdkafka\'s own default (5 minutes) stays.',
+          default: 30_000,
+          min: 1_000,
+          unit: 'ms',
         },
         revokeTimeoutMs: {
           kind: 'int',
@@ -342,6 +352,7 @@ export interface SluiceConfig {
     startFrom: 'earliest' | 'latest';
     groupInstanceId: string | undefined;
     groupProtocol: 'classic' | 'consumer';
+    metadataRefreshMs: number;
     revokeTimeoutMs: number;
     tls: { enabled: boolean; ca?: string; cert?: string; key?: string; keyPassword?: string; rejectUnauthorized: boolean };
     sasl: {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, ConfigErrors } from '../shared/errors.js';
 import { compileIndexTemplate } from '../shared/index-name.js';
 import { parseIdStrategy } from '../shared/ids.js';
+import { isTopicPattern, topicMatcher, topicPatternProblem } from '../kafka/topic-pattern.js';
 import { REQUIRED, schema, type Group, type Leaf, type SluiceConfig, type Spec } from './schema.js';
 
 /**
@@ -254,8 +255,17 @@ function resolveGroupProtocol(kafka: SluiceConfig['kafka'], errors: ConfigError[
   }
 }
 
+/** Each `^` entry of `kafka.topics` must be a pattern librdkafka and JavaScript read alike (`topic-pattern.ts`). */
+function checkTopics(kafka: SluiceConfig['kafka'], errors: ConfigError[]): void {
+  kafka.topics.forEach((entry, i) => {
+    const problem = isTopicPattern(entry) ? topicPatternProblem(entry) : undefined;
+    if (problem !== undefined) errors.push(new ConfigError(`kafka.topics[${i}]`, `is a topic pattern (it starts with ^) that ${problem} (got ${JSON.stringify(entry)})`));
+  });
+}
+
 function crossCheck(config: SluiceConfig, errors: ConfigError[]): void {
   checkKafkaSecurity(config.kafka, errors);
+  checkTopics(config.kafka, errors);
   if (config.elasticsearch.cloudId !== undefined && config.elasticsearch.node.length > 0) {
     errors.push(new ConfigError('elasticsearch.cloudId', 'and elasticsearch.node are both set; give only one'));
   }
@@ -287,8 +297,12 @@ function crossCheck(config: SluiceConfig, errors: ConfigError[]): void {
       errors.push(new ConfigError(`errors.${key}`, 'is dlq, but errors.dlqTopic is not set'));
     }
   }
-  if (config.errors.dlqTopic && config.kafka.topics.includes(config.errors.dlqTopic)) {
+  const dlqTopic = config.errors.dlqTopic;
+  if (dlqTopic && config.kafka.topics.includes(dlqTopic)) {
     errors.push(new ConfigError('errors.dlqTopic', 'must not be one of kafka.topics (its records would be consumed again)'));
+  } else if (dlqTopic) {
+    const pattern = config.kafka.topics.find((entry) => isTopicPattern(entry) && topicPatternProblem(entry) === undefined && topicMatcher(entry)(dlqTopic));
+    if (pattern !== undefined) errors.push(new ConfigError('errors.dlqTopic', `must not match a pattern of kafka.topics (${JSON.stringify(pattern)}; its records would be consumed again)`));
   }
   const ids = config.index.idStrategy;
   const idKind = parseIdStrategy(ids).kind;

@@ -6,6 +6,7 @@ import type { TokenSource } from './auth.js';
 import { baseProperties } from './base-config.js';
 import { parseOffsetReset, type OffsetReset } from '../offsets/lag.js';
 import { formatRecordAt, formatTp } from '../shared/coordinates.js';
+import { isTopicPattern } from './topic-pattern.js';
 
 const { CODES } = rdkafka;
 
@@ -95,6 +96,8 @@ export function consumerProperties(config: SluiceConfig, tuning: ConsumerTuning)
     'fetch.max.bytes': Math.max(1 << 20, Math.min(50 << 20, tuning.queuedMaxKbytes * 1024)),
     'fetch.queue.backoff.ms': 50,
     'socket.keepalive.enable': true,
+    // A pattern's new topics are seen only at a metadata refresh: librdkafka's 5 minutes is long.
+    ...(config.kafka.topics.some(isTopicPattern) ? { 'topic.metadata.refresh.interval.ms': config.kafka.metadataRefreshMs } : {}),
   });
 }
 
@@ -226,6 +229,7 @@ export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, log
           else resolve();
         });
       });
+      // Entries starting with ^ are regular expressions to librdkafka, passed as they are.
       consumer.subscribe(config.kafka.topics);
     },
 
