@@ -3,14 +3,16 @@
 // One call per batch. For each record range it decides whether the bytes can go to Elasticsearch as
 // they are: valid JSON (simdjson's DOM parser validates the whole text, UTF-8 included) whose top
 // level is an object, without a leading BOM. It also says whether the text holds raw CR or LF (only
-// ever whitespace in valid JSON) and finds the raw JSON token of up to two dotted paths (the
-// timestamp field and the `field:` id), with JSON.parse's rule that the last of duplicate keys wins.
+// ever whitespace in valid JSON) and finds the raw JSON token of up to four dotted paths (the
+// timestamp field, the `field:` id, pipeline and routing), with JSON.parse's rule that the last of
+// duplicate keys wins.
 // Whatever it refuses or is unsure of (simdjson refuses some texts that JSON.parse accepts: integers
 // beyond 64 bits, nesting deeper than 1024, lone surrogate escapes; an escaped key or an array on a
 // path) is left to the JavaScript decoder, so verdicts and messages stay its own.
 
 #include <napi.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -23,9 +25,10 @@ namespace {
 
 using simdjson::SIMDJSON_PADDING;
 
-// Per-record result row in the caller's Uint32Array: status, then (kind, start, end) per path.
-constexpr int kStride = 7;
-constexpr int kMaxPaths = 2;
+// Per-record result row in the caller's Uint32Array: status, then (kind, start, end) per path. Rows
+// are at least 7 values (two paths) wide, so scanners of up to two paths keep the row they had.
+constexpr size_t kMinStride = 7;
+constexpr size_t kMaxPaths = 4;  // bits of `unsigned` masks in Walk: far below their width
 constexpr uint32_t kSkip = 0xffffffff;
 constexpr size_t kRetainedCapacity = 1 << 20;
 
@@ -56,7 +59,7 @@ class JsonScanner : public Napi::ObjectWrap<JsonScanner> {
     return DefineClass(env, "JsonScanner", {InstanceMethod<&JsonScanner::Scan>("scan")});
   }
 
-  // new JsonScanner(paths: string[][]): at most two paths, each split on its dots.
+  // new JsonScanner(paths: string[][]): at most kMaxPaths paths, each split on its dots.
   explicit JsonScanner(const Napi::CallbackInfo &info) : Napi::ObjectWrap<JsonScanner>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsArray()) {
@@ -65,7 +68,7 @@ class JsonScanner : public Napi::ObjectWrap<JsonScanner> {
     }
     Napi::Array paths = info[0].As<Napi::Array>();
     if (paths.Length() > kMaxPaths) {
-      Napi::RangeError::New(env, "JsonScanner(paths): at most two paths").ThrowAsJavaScriptException();
+      Napi::RangeError::New(env, "JsonScanner(paths): at most four paths").ThrowAsJavaScriptException();
       return;
     }
     for (uint32_t p = 0; p < paths.Length(); p++) {
@@ -86,12 +89,13 @@ class JsonScanner : public Napi::ObjectWrap<JsonScanner> {
       }
       paths_.push_back(std::move(parts));
     }
+    stride_ = std::max(kMinStride, 1 + 3 * paths_.size());
   }
 
  private:
   // scan(data: Uint8Array, ranges: Uint32Array, count: number, out: Uint32Array): number of records
   // accepted. ranges holds [start, end) into data per record, a start of 0xffffffff for a record
-  // not to scan; out receives kStride values per record.
+  // not to scan; out receives stride_ values per record (1 + 3 per path, at least kMinStride).
   Napi::Value Scan(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (info.Length() < 4 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsNumber() || !info[3].IsTypedArray()) {
@@ -109,7 +113,7 @@ class JsonScanner : public Napi::ObjectWrap<JsonScanner> {
     Napi::Uint32Array ranges = rangesArg.As<Napi::Uint32Array>();
     Napi::Uint32Array out = outArg.As<Napi::Uint32Array>();
     const double countArg = info[2].As<Napi::Number>().DoubleValue();
-    if (!(countArg >= 0) || countArg * 2 > ranges.ElementLength() || countArg * kStride > out.ElementLength()) {
+    if (!(countArg >= 0) || countArg * 2 > ranges.ElementLength() || countArg * stride_ > out.ElementLength()) {
       Napi::RangeError::New(env, "scan: count exceeds ranges or out").ThrowAsJavaScriptException();
       return env.Undefined();
     }
@@ -120,8 +124,8 @@ class JsonScanner : public Napi::ObjectWrap<JsonScanner> {
     uint32_t *row = out.Data();
 
     int32_t accepted = 0;
-    for (size_t r = 0; r < count; r++, row += kStride) {
-      std::memset(row, 0, sizeof(uint32_t) * kStride);
+    for (size_t r = 0; r < count; r++, row += stride_) {
+      std::memset(row, 0, sizeof(uint32_t) * stride_);
       const uint32_t start = range[2 * r];
       const uint32_t end = range[2 * r + 1];
       if (start == kSkip || start > end || end > size) continue;
@@ -244,6 +248,7 @@ class JsonScanner : public Napi::ObjectWrap<JsonScanner> {
   static bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
   std::vector<std::vector<std::string>> paths_;
+  size_t stride_ = kMinStride;
   simdjson::dom::parser dom_;
   std::vector<uint8_t> scratch_;
 };

@@ -1,5 +1,5 @@
 import type { BatchReader } from '../src/shared/batch-layout.js';
-import { SCAN_SKIP, SCAN_STRIDE, TokenKind, type NativeAddon } from '../src/shared/native.js';
+import { SCAN_SKIP, scanStride, TokenKind, type NativeAddon } from '../src/shared/native.js';
 
 /** What the native scan found for the records of one batch. */
 export interface PassthroughScan {
@@ -9,20 +9,31 @@ export interface PassthroughScan {
   timestamp(r: number): unknown;
   /** The value at the `field:` id path, likewise. */
   id(r: number): unknown;
+  /** The value at the `index.pipeline` `field:` path, likewise. */
+  pipeline(r: number): unknown;
+  /** The value at the `index.routing` `field:` path, likewise. */
+  routing(r: number): unknown;
 }
 
 /**
  * The JSON passthrough of a worker with the native addon (no transform, `input.format: json`): one
  * scan of a batch's records (native/json_scanner.cc) says which ones are JSON objects that can be sent
  * as their bytes, and gives the raw JSON tokens that routing reads (the timestamp field when the index
- * name has dates, the `field:` id path), which JSON.parse reads here. Records the scan refuses or is
+ * name has dates, the `field:` id path, the `field:` paths of `index.pipeline` and `index.routing`),
+ * which JSON.parse reads here. Records the scan refuses or is
  * unsure of take the JS decoder. Records not to scan (null values, over `maxDocBytes`) are skipped.
  */
-export function createPassthrough(addon: NativeAddon, paths: { timestamp?: readonly string[] | undefined; id?: readonly string[] | undefined }) {
+export function createPassthrough(
+  addon: NativeAddon,
+  paths: { timestamp?: readonly string[] | undefined; id?: readonly string[] | undefined; pipeline?: readonly string[] | undefined; routing?: readonly string[] | undefined },
+) {
   const list: string[][] = [];
   const timestampSlot = paths.timestamp ? list.push([...paths.timestamp]) - 1 : -1;
   const idSlot = paths.id ? list.push([...paths.id]) - 1 : -1;
+  const pipelineSlot = paths.pipeline ? list.push([...paths.pipeline]) - 1 : -1;
+  const routingSlot = paths.routing ? list.push([...paths.routing]) - 1 : -1;
   const scanner = new addon.JsonScanner(list);
+  const stride = scanStride(list.length);
   let ranges = new Uint32Array(0);
 
   function scan(batch: BatchReader, maxDocBytes: number): PassthroughScan {
@@ -35,13 +46,15 @@ export function createPassthrough(addon: NativeAddon, paths: { timestamp?: reado
       ranges[2 * r + 1] = end;
     }
     // Results per batch: a worker runs several tasks at once, so they are not shared between scans.
-    const out = new Uint32Array(SCAN_STRIDE * n);
+    const out = new Uint32Array(stride * n);
     scanner.scan(batch.bytes, ranges, n, out);
     const { bytes } = batch;
     return {
-      status: (r) => out[SCAN_STRIDE * r] as number,
-      timestamp: (r) => (timestampSlot < 0 ? undefined : valueAt(bytes, out, SCAN_STRIDE * r + 1 + 3 * timestampSlot)),
-      id: (r) => (idSlot < 0 ? undefined : valueAt(bytes, out, SCAN_STRIDE * r + 1 + 3 * idSlot)),
+      status: (r) => out[stride * r] as number,
+      timestamp: (r) => (timestampSlot < 0 ? undefined : valueAt(bytes, out, stride * r + 1 + 3 * timestampSlot)),
+      id: (r) => (idSlot < 0 ? undefined : valueAt(bytes, out, stride * r + 1 + 3 * idSlot)),
+      pipeline: (r) => (pipelineSlot < 0 ? undefined : valueAt(bytes, out, stride * r + 1 + 3 * pipelineSlot)),
+      routing: (r) => (routingSlot < 0 ? undefined : valueAt(bytes, out, stride * r + 1 + 3 * routingSlot)),
     };
   }
 

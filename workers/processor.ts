@@ -4,6 +4,7 @@ import { createLogger } from '../src/shared/logger.js';
 import { compatHeaders, createClient } from '../src/shared/es-client.js';
 import { BatchReader } from '../src/shared/batch-layout.js';
 import { documentId, getPath, idProblem, parseIdStrategy, recordKey } from '../src/shared/ids.js';
+import { actionExtras, parsePipeline, parseRouting, routeProblem, routeValue, type RouteOption, type ValueSource } from '../src/shared/routing.js';
 import { Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type WorkerInit, type WorkerSignal } from '../src/shared/protocol.js';
 import { nativeStatus, ScanStatus, type NativeStatus } from '../src/shared/native.js';
 import { countAckDelays } from '../src/shared/freshness.js';
@@ -39,20 +40,54 @@ export async function createBatchProcessor(
   const versioned = ids.kind === 'key' || ids.kind === 'field';
   const op = init.index.opType;
   const timestampPath = init.index.timestampField.split('.');
+  const pipeline = parsePipeline(init.index.pipeline);
+  const routing = parseRouting(init.index.routing);
+  // Neither option, or only a fixed pipeline: the action lines' extras are the same for every document.
+  const fixedExtras = routing === undefined && pipeline?.kind !== 'field';
+  const constantExtras = actionExtras(pipeline?.kind === 'fixed' ? pipeline.value : undefined, undefined);
   // No transform, JSON input and the native addon: each batch's records are scanned in one call and
   // the valid ones sent as their bytes (workers/passthrough.ts); the others take the decoder below.
   const native = deps.native ?? nativeStatus();
   const passthrough =
     transform === undefined && init.inputFormat === 'json' && native.path === 'native'
-      ? createPassthrough(native.addon, { timestamp: router.usesDate ? timestampPath : undefined, id: ids.kind === 'field' ? ids.path : undefined })
+      ? createPassthrough(native.addon, {
+          timestamp: router.usesDate ? timestampPath : undefined,
+          id: ids.kind === 'field' ? ids.path : undefined,
+          pipeline: pipeline?.kind === 'field' ? pipeline.path : undefined,
+          routing: routing?.kind === 'field' ? routing.path : undefined,
+        })
       : undefined;
   // documentId and idProblem read a field id from a document; for a scanned record, objects along
   // the id path holding the scanned value stand in for it.
   const idHolder = passthrough && ids.kind === 'field' ? pathHolder(ids.path) : undefined;
+  const pipelineHolder = passthrough && pipeline?.kind === 'field' ? pathHolder(pipeline.path) : undefined;
+  const routingHolder = passthrough && routing?.kind === 'field' ? pathHolder(routing.path) : undefined;
   const actionFor = createActionLines(op);
   const deleteFor = createActionLines('delete');
   // The key is decoded only where something reads it.
-  const needsKey = transform !== undefined || ids.kind === 'key' || init.onNull === 'delete';
+  const needsKey = transform !== undefined || ids.kind === 'key' || init.onNull === 'delete' || routing?.kind === 'key';
+
+  /**
+   * The pipeline and routing of a document's action line (`doc` undefined: a tombstone's delete, which
+   * takes no pipeline): its extras, or the problem that fails the record.
+   */
+  const extrasFor = (pipelineDoc: Document | undefined, routingDoc: Document | undefined, key: string | null, tombstone: boolean): string | undefined | Problem => {
+    let name: string | undefined;
+    if (pipeline !== undefined && !tombstone) {
+      const found = resolve('index.pipeline', pipeline, init.index.pipelineDefault, pipelineDoc, key);
+      if (typeof found !== 'string') return found;
+      name = found;
+    }
+    let route: string | undefined;
+    if (routing !== undefined) {
+      const found = resolve('index.routing', routing, init.index.routingDefault, tombstone ? undefined : routingDoc, key);
+      if (typeof found !== 'string') return found;
+      route = found;
+    }
+    return actionExtras(name, route);
+  };
+  const resolve = (option: RouteOption, source: ValueSource, fallback: string | undefined, doc: Document | undefined, key: string | null): string | Problem =>
+    routeValue(option, source, doc, key) ?? fallback ?? { stage: 'route', reason: routeProblem(option, source, doc) };
   const sink =
     deps.sink ??
     createBulkSink({
@@ -196,7 +231,12 @@ export async function createBatchProcessor(
       } else if (key === null || key === '') {
         fail(record, 'route', 'tombstone without a key: there is no document id to delete');
       } else {
-        encoder.appendDelete(deleteFor(router.name(topic, partition, timestamp), key, versioned ? batch.offset(record) : undefined), record);
+        const extras = routing === undefined ? undefined : extrasFor(undefined, undefined, key, true);
+        if (typeof extras === 'object') {
+          fail(record, extras.stage, extras.reason);
+          return;
+        }
+        encoder.appendDelete(deleteFor(router.name(topic, partition, timestamp), key, versioned ? batch.offset(record) : undefined, extras), record);
         outcomes[record] = Outcome.Indexed;
       }
     }
@@ -220,6 +260,8 @@ export async function createBatchProcessor(
         const time = router.usesDate ? (parseTimestamp(getPath(doc, timestampPath)) ?? timestamp) : timestamp;
         const id = documentId(ids, doc, topic, partition, offset, key);
         if (id === null) return { stage: 'route', reason: idProblem(ids, doc) };
+        const extras = fixedExtras ? constantExtras : extrasFor(doc, doc, key, false);
+        if (typeof extras === 'object') return extras;
         let source = text;
         if (source === undefined) {
           try {
@@ -233,7 +275,7 @@ export async function createBatchProcessor(
           source = source.replace(RAW_NEWLINES, ' ');
         }
         const suffix = many && id !== undefined ? `-${j}` : '';
-        encoder.append(actionFor(router.name(topic, partition, time), id === undefined ? undefined : id + suffix, versioned ? offset : undefined), source, record);
+        encoder.append(actionFor(router.name(topic, partition, time), id === undefined ? undefined : id + suffix, versioned ? offset : undefined, extras), source, record);
       }
       return undefined;
     }
@@ -257,7 +299,11 @@ export async function createBatchProcessor(
       const doc = idHolder ? idHolder.holding(scan.id(record)) : NO_DOCUMENT;
       const id = documentId(ids, doc, topic, partition, offset, key);
       if (id === null) return { stage: 'route', reason: idProblem(ids, doc) };
-      encoder.appendRaw(actionFor(router.name(topic, partition, time), id, versioned ? offset : undefined), bytes, start, end, record, scan.status(record) === ScanStatus.OkNewlines);
+      const extras = fixedExtras
+        ? constantExtras
+        : extrasFor(pipelineHolder?.holding(scan.pipeline(record)), routingHolder?.holding(scan.routing(record)), key, false);
+      if (typeof extras === 'object') return extras;
+      encoder.appendRaw(actionFor(router.name(topic, partition, time), id, versioned ? offset : undefined, extras), bytes, start, end, record, scan.status(record) === ScanStatus.OkNewlines);
       return undefined;
     }
   }

@@ -183,6 +183,22 @@ export const schema: Group = {
           pattern: /^(kafka|key|none|field:[^\s]+)$/,
           patternHint: 'must be kafka, key, none or field:<path>',
         },
+        pipeline: {
+          kind: 'string',
+          doc: 'Ingest pipeline each indexed document goes through (`"pipeline"` in its action line; never on deletes): a pipeline name, or `field:<path>` = the name in a document field (a non-empty string), as `index.idStrategy` reads one. A document without it fails (stage `route`, by `errors.onMalformed`) unless `index.pipelineDefault` is set. A pipeline that does not exist halts Sluice (every partition paused, the reason in `/readyz` and the log) until it is created; the run then resumes by itself. Unset = the index\'s own default pipeline, if any.',
+        },
+        pipelineDefault: {
+          kind: 'string',
+          doc: 'With `index.pipeline` `field:<path>`: the pipeline of documents that have no name at that path.',
+        },
+        routing: {
+          kind: 'string',
+          doc: 'Custom shard routing (`"routing"` in every action line, deletes included): `field:<path>` = a document field (a non-empty string, or a whole number within ±2^53 − 1); `key` = the record key (as `index.idStrategy` key reads it). A tombstone has no document: with `errors.onNull` delete, only `key` (or `index.routingDefault`) can route its delete. A record without a value fails (stage `route`) unless `index.routingDefault` is set. Documents routed this way must be read and deleted with the same routing.',
+        },
+        routingDefault: {
+          kind: 'string',
+          doc: 'With `index.routing`: the routing value of records (and tombstones) that have none.',
+        },
       },
     },
     input: {
@@ -376,6 +392,10 @@ export interface SluiceConfig {
     timestampField: string;
     opType: 'index' | 'create';
     idStrategy: string;
+    pipeline?: string;
+    pipelineDefault?: string;
+    routing?: string;
+    routingDefault?: string;
   };
   input: { format: 'json' | 'msgpack' | 'text'; invalidUtf8: 'fail' | 'replace' };
   transform: string;

@@ -331,6 +331,7 @@ function crossCheck(config: SluiceConfig, errors: ConfigError[]): void {
       );
     }
   }
+  checkRouteOptions(config.index, errors);
   const maxPollMs = Number(config.kafka.rdkafka['max.poll.interval.ms'] ?? 300_000);
   if (config.kafka.revokeTimeoutMs > maxPollMs / 2) {
     errors.push(new ConfigError('kafka.revokeTimeoutMs', `must be at most half of max.poll.interval.ms (${maxPollMs} ms), or the member would leave the group while it waits`));
@@ -338,6 +339,39 @@ function crossCheck(config: SluiceConfig, errors: ConfigError[]): void {
   if (config.errors.maxBackoffMs < config.errors.backoffMs) {
     errors.push(new ConfigError('errors.maxBackoffMs', `must be at least errors.backoffMs (${config.errors.backoffMs})`));
   }
+}
+
+/**
+ * `index.pipeline`, `index.routing` and their defaults. Elasticsearch 8.19 stores a pipeline under any
+ * id, but `*` and `,` make a pattern or a list of it for GET and DELETE, and whitespace is a typo
+ * more often than a name: such names are refused here rather than halting on the first document.
+ */
+function checkRouteOptions(index: SluiceConfig['index'], errors: ConfigError[]): void {
+  const { pipeline, pipelineDefault, routing, routingDefault } = index;
+  const badPath = (option: string, value: string): void => {
+    const path = value.slice('field:'.length);
+    if (path === '') errors.push(new ConfigError(option, `is field: without a path; give the document field as field:<dotted path> (got ${JSON.stringify(value)})`));
+    else if (path.split('.').some((name) => name === '' || /\s/.test(name))) {
+      errors.push(new ConfigError(option, `has an empty or blank name in its path field:<dotted path> (got ${JSON.stringify(value)})`));
+    }
+  };
+  const badName = (option: string, name: string): void => {
+    if (/[\s*,]/.test(name)) errors.push(new ConfigError(option, `must be a pipeline name without whitespace, * or , (got ${JSON.stringify(name)})`));
+  };
+  if (pipeline !== undefined) {
+    if (pipeline.startsWith('field:')) badPath('index.pipeline', pipeline);
+    else badName('index.pipeline', pipeline);
+  }
+  if (pipelineDefault !== undefined) {
+    if (pipeline === undefined || !pipeline.startsWith('field:')) {
+      errors.push(new ConfigError('index.pipelineDefault', 'is set, but index.pipeline is not field:<path> (a fixed pipeline needs no default)'));
+    } else badName('index.pipelineDefault', pipelineDefault);
+  }
+  if (routing !== undefined) {
+    if (routing.startsWith('field:')) badPath('index.routing', routing);
+    else if (routing !== 'key') errors.push(new ConfigError('index.routing', `must be key or field:<path> (got ${JSON.stringify(routing)})`));
+  }
+  if (routingDefault !== undefined && routing === undefined) errors.push(new ConfigError('index.routingDefault', 'is set, but index.routing is not'));
 }
 
 export function getPath(obj: unknown, path: string): unknown {

@@ -11,6 +11,13 @@ import { fileURLToPath } from 'node:url';
 
 /** Per record, `scan` writes this many values into `out`: a status, then kind, start, end for each path. */
 export const SCAN_STRIDE = 7;
+/** The most paths a scanner follows (the timestamp, a `field:` id, pipeline and routing). */
+export const SCAN_MAX_PATHS = 4;
+/**
+ * Values per record for a scanner of `paths` paths: SCAN_STRIDE up to two paths (so that the common
+ * scanners keep their row size), 1 + 3 per path beyond.
+ */
+export const scanStride = (paths: number): number => 1 + 3 * Math.max(2, paths);
 export const ScanStatus = { Js: 0, Ok: 1, OkNewlines: 2 } as const;
 export const TokenKind = { Absent: 0, String: 1, Number: 2, Other: 3 } as const;
 /** A record start in `ranges` that `scan` skips (left to the JS path). */
@@ -20,7 +27,7 @@ export const SCAN_SKIP = 0xffff_ffff;
 export interface JsonScanner {
   /**
    * Scans `count` records of `data`, `ranges` holding [start, end) per record (start SCAN_SKIP to skip
-   * one). Writes SCAN_STRIDE values per record into `out`: ScanStatus (Js: refused or unsure, left
+   * one). Writes `scanStride(paths)` values per record into `out`: ScanStatus (Js: refused or unsure, left
    * to the JS decoder; Ok: a JSON object sendable as it is; OkNewlines: the same holding raw CR/LF),
    * then for each path its TokenKind and the [start, end) of its raw JSON token in `data` (strings
    * and numbers only). Returns how many records are Ok or OkNewlines.
@@ -29,7 +36,7 @@ export interface JsonScanner {
 }
 
 export interface NativeAddon {
-  /** At most two paths, each split on its dots. */
+  /** At most SCAN_MAX_PATHS paths, each split on its dots; rows of `scanStride(paths.length)` values. */
   JsonScanner: new (paths: string[][]) => JsonScanner;
   simdjsonVersion: string;
   /** simdjson's kernel chosen for this CPU (icelake, haswell, westmere, fallback, …). */

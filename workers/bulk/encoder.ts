@@ -116,15 +116,15 @@ export class NdjsonEncoder {
  * `actionLine` for one op type, remembering the action's prefix for the last index name: documents
  * of a batch nearly always go to the same index, so its name is escaped once instead of per document.
  */
-export function createActionLines(op: OpType): (index: string, id: string | undefined, version?: number) => string {
+export function createActionLines(op: OpType): (index: string, id: string | undefined, version?: number, extras?: string) => string {
   let lastIndex: string | undefined;
   let prefix = '';
-  return (index, id, version) => {
+  return (index, id, version, extras) => {
     if (index !== lastIndex) {
       lastIndex = index;
       prefix = actionPrefix(op, index);
     }
-    return closeAction(prefix, id, version);
+    return closeAction(prefix, id, version, extras);
   };
 }
 
@@ -133,15 +133,17 @@ export function createActionLines(op: OpType): (index: string, id: string | unde
  * version (the record's Kafka offset) the write is externally versioned: Elasticsearch applies it
  * only over an older version, so the last record of a partition wins whatever order writes land in.
  */
-export function actionLine(op: OpType, index: string, id: string | undefined, version?: number): string {
-  return closeAction(actionPrefix(op, index), id, version);
+export function actionLine(op: OpType, index: string, id: string | undefined, version?: number, extras?: string): string {
+  return closeAction(actionPrefix(op, index), id, version, extras);
 }
 
 function actionPrefix(op: OpType, index: string): string {
   return `{"${op}":{"_index":${JSON.stringify(index)}`;
 }
 
-function closeAction(prefix: string, id: string | undefined, version: number | undefined): string {
-  const withId = id === undefined ? prefix : `${prefix},"_id":${JSON.stringify(id)}`;
-  return version === undefined ? `${withId}}}` : `${withId},"version":${version},"version_type":"external"}}`;
+/** `extras`: the `,"pipeline":…,"routing":…` of `index.pipeline` and `index.routing`, already escaped. */
+function closeAction(prefix: string, id: string | undefined, version: number | undefined, extras?: string): string {
+  let line = id === undefined ? prefix : `${prefix},"_id":${JSON.stringify(id)}`;
+  if (extras !== undefined) line += extras;
+  return version === undefined ? `${line}}}` : `${line},"version":${version},"version_type":"external"}}`;
 }

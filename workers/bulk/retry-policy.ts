@@ -37,10 +37,23 @@ const REJECTED_TYPES = new Set(['es_rejected_execution_exception', 'rejected_exe
 const isRejection = (errorType: string | undefined): boolean => errorType !== undefined && REJECTED_TYPES.has(errorType);
 
 /**
+ * An ingest pipeline that does not exist (`index.pipeline`): only an operator can create it, so it
+ * halts, like a missing index without auto-create; rejecting it would dead-letter the whole stream.
+ * Elasticsearch (7.x to 9.x, per item, and per item too when the pipeline is a request parameter)
+ * answers 400 `illegal_argument_exception`, a type mapping and request mistakes share, with no other
+ * field to tell them apart. The reason is then the narrowest signal there is: a fixed sentence of
+ * its ingest service, `pipeline with id [<id>] does not exist`, read only behind that status and type.
+ */
+export function isMissingPipeline(status: number | undefined, errorType: string | undefined, reason: string | undefined): boolean {
+  return status === 400 && errorType === 'illegal_argument_exception' && reason !== undefined && MISSING_PIPELINE.test(reason);
+}
+const MISSING_PIPELINE = /^pipeline with id \[.*\] does not exist$/s;
+
+/**
  * `versioned`: the write carried an external version (the Kafka offset, for `key`/`field:` ids). Its
  * version conflict means a newer record of the partition is already there, so this one's work is done.
  */
-export function classifyItem(status: number, errorType: string | undefined, opType: OpType, versioned = false): ItemVerdict {
+export function classifyItem(status: number, errorType: string | undefined, opType: OpType, versioned = false, reason?: string): ItemVerdict {
   if (status >= 200 && status < 300) return 'ok';
   if (status === 409 && versioned && errorType === 'version_conflict_engine_exception') return 'ok';
   // `create` of a document that is already there: a replay of a record indexed before.
@@ -50,6 +63,7 @@ export function classifyItem(status: number, errorType: string | undefined, opTy
   // Halting here would stop every partition for nothing.
   if (status === 404 && opType === 'delete' && (errorType === undefined || errorType === 'index_not_found_exception')) return 'ok';
   if (status === 401 || status === 403 || (errorType !== undefined && HALT_TYPES.has(errorType))) return 'halt';
+  if (isMissingPipeline(status, errorType, reason)) return 'halt';
   if (status === 429 || isRejection(errorType)) return 'retry';
   if (status >= 500) return 'retry';
   return 'reject';
@@ -91,7 +105,9 @@ export function classifyRequestError(err: unknown): RequestDecision {
     const reason = body?.error?.reason ?? err.message;
     if (status === 413) return { kind: 'split', status, reason: 'request body too large', cls: 'too_large' };
     const facts: FailureFacts = errorType === undefined ? { status, reason } : { status, errorType, reason };
-    if (status === 401 || status === 403 || (errorType !== undefined && HALT_TYPES.has(errorType))) return { kind: 'halt', ...facts, cls: 'halted' };
+    if (status === 401 || status === 403 || (errorType !== undefined && HALT_TYPES.has(errorType)) || isMissingPipeline(status, errorType, reason)) {
+      return { kind: 'halt', ...facts, cls: 'halted' };
+    }
     // A malformed request: the same body would be refused again.
     if (status === 400) return { kind: 'reject', ...facts };
     return { kind: 'retry', ...facts, cls: status === 429 || isRejection(errorType) ? 'overload' : status >= 500 ? 'server_error' : 'other' };

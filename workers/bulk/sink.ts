@@ -139,7 +139,7 @@ export function createBulkSink(options: BulkSinkOptions) {
         for (let k = 0; k < items.length; k++) {
           const item = items[k] as ItemResult;
           const doc = request.docs[k] as number;
-          const verdict = classifyItem(item.status, item.errorType, batch.docDeletes[doc] === 1 ? 'delete' : opType, versioned);
+          const verdict = classifyItem(item.status, item.errorType, batch.docDeletes[doc] === 1 ? 'delete' : opType, versioned, item.reason);
           switch (verdict) {
             case 'ok':
               break;

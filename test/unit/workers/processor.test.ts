@@ -203,6 +203,58 @@ describe('batch processor (worker record path)', () => {
   });
 });
 
+describe('batch processor: index.pipeline and index.routing', () => {
+  it('puts a fixed pipeline on index lines, never on deletes; routes by key, deletes included', async () => {
+    const { sink, sent } = captureSink();
+    const p = await createBatchProcessor(init({ onNull: 'delete', index: { idStrategy: 'key', pipeline: 'enrich', routing: 'key' } }), { sink, logger });
+    const result = await p.process(task([rec(1, '{"a":1}', 'u-1'), rec(2, null, 'u-1')]));
+    expect(Array.from(result.outcomes)).to.deep.equal([Outcome.Indexed, Outcome.Indexed]);
+    expect(sent.map((s) => s.action)).to.deep.equal([
+      { index: { _index: 'logs', _id: 'u-1', pipeline: 'enrich', routing: 'u-1', version: 1, version_type: 'external' } },
+      { delete: { _index: 'logs', _id: 'u-1', routing: 'u-1', version: 2, version_type: 'external' } },
+    ]);
+  });
+
+  it('reads both from fields; a record without them fails (route) unless a default is set', async () => {
+    const { sink, sent } = captureSink();
+    const p = await createBatchProcessor(init({ index: { pipeline: 'field:meta.pipeline', routing: 'field:tenant' } }), { sink, logger });
+    const result = await p.process(task([rec(1, '{"meta":{"pipeline":"p1"},"tenant":7}'), rec(2, '{"tenant":"t"}'), rec(3, '{"meta":{"pipeline":"p1"}}')]));
+    expect(Array.from(result.outcomes)).to.deep.equal([Outcome.Indexed, Outcome.Failed, Outcome.Failed]);
+    expect(sent.map((s) => s.action)).to.deep.equal([{ index: { _index: 'logs', _id: 'logs-0-1', pipeline: 'p1', routing: '7' } }]);
+    expect(result.failures).to.deep.equal([
+      { record: 1, stage: 'route', reason: 'document has no non-empty string at meta.pipeline for index.pipeline (set index.pipelineDefault for such documents)' },
+      {
+        record: 2,
+        stage: 'route',
+        reason: 'document has no non-empty string or whole number within ±(2^53 − 1) at tenant for index.routing (set index.routingDefault for such documents)',
+      },
+    ]);
+    const defaults = captureSink();
+    const q = await createBatchProcessor(init({ index: { pipeline: 'field:meta.pipeline', pipelineDefault: 'plain', routing: 'field:tenant', routingDefault: 'shared' } }), {
+      sink: defaults.sink,
+      logger,
+    });
+    const ok = await q.process(task([rec(2, '{"tenant":"t"}'), rec(3, '{"meta":{"pipeline":"p1"}}')]));
+    expect(Array.from(ok.outcomes)).to.deep.equal([Outcome.Indexed, Outcome.Indexed]);
+    expect(defaults.sent.map((s) => s.action)).to.deep.equal([
+      { index: { _index: 'logs', _id: 'logs-0-2', pipeline: 'plain', routing: 't' } },
+      { index: { _index: 'logs', _id: 'logs-0-3', pipeline: 'p1', routing: 'shared' } },
+    ]);
+  });
+
+  it('a tombstone with a field routing fails with the reason, unless a default routes it', async () => {
+    const { sink, sent } = captureSink();
+    const p = await createBatchProcessor(init({ onNull: 'delete', index: { idStrategy: 'key', routing: 'field:tenant' } }), { sink, logger });
+    const result = await p.process(task([rec(1, null, 'u-1')]));
+    expect(result.failures).to.deep.equal([{ record: 0, stage: 'route', reason: 'tombstone has no document to read index.routing field:tenant from (set index.routingDefault, or index.routing key)' }]);
+    expect(sent).to.deep.equal([]);
+    const routed = captureSink();
+    const q = await createBatchProcessor(init({ onNull: 'delete', index: { idStrategy: 'key', routing: 'field:tenant', routingDefault: 'r0' } }), { sink: routed.sink, logger });
+    await q.process(task([rec(1, null, 'u-1')]));
+    expect(routed.sent.map((s) => s.action)).to.deep.equal([{ delete: { _index: 'logs', _id: 'u-1', routing: 'r0', version: 1, version_type: 'external' } }]);
+  });
+});
+
 describe('batch processor: record fidelity', () => {
   const long = (n: bigint): Buffer => {
     const b = Buffer.alloc(8);

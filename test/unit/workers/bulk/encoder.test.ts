@@ -144,6 +144,18 @@ describe('request builder', () => {
     for (const [index, id, version] of cases) expect(action(index, id, version)).to.equal(actionLine('index', index, id, version));
     expect(action('logs', 'a')).to.equal('{"index":{"_index":"logs","_id":"a"}}', 'no version, no version fields');
   });
+
+  it('puts the pipeline and routing extras after the id and before the version, also on deletes', () => {
+    const extras = ',"pipeline":"p","routing":"r"';
+    expect(JSON.parse(actionLine('index', 'logs', 'a', 7, extras))).to.deep.equal({
+      index: { _index: 'logs', _id: 'a', pipeline: 'p', routing: 'r', version: 7, version_type: 'external' },
+    });
+    expect(JSON.parse(actionLine('delete', 'logs', 'a', undefined, ',"routing":"r"'))).to.deep.equal({ delete: { _index: 'logs', _id: 'a', routing: 'r' } });
+    expect(JSON.parse(actionLine('create', 'logs', undefined, undefined, ',"pipeline":"p"'))).to.deep.equal({ create: { _index: 'logs', pipeline: 'p' } });
+    const action = createActionLines('index');
+    expect(action('logs', 'a', 7, extras)).to.equal(actionLine('index', 'logs', 'a', 7, extras));
+    expect(action('logs', 'a')).to.equal('{"index":{"_index":"logs","_id":"a"}}', 'no extras, the line as before');
+  });
 });
 
 describe('NDJSON encoder mark and rewind', () => {

@@ -22,6 +22,22 @@ describe('retry policy', () => {
     expect(classifyItem(404, 'index_not_found_exception', 'delete')).to.equal('ok');
   });
 
+  it('a pipeline that does not exist halts, per item and per request; other illegal arguments are rejected', () => {
+    // The answer of Elasticsearch 8.19 for an index or create action line naming a missing pipeline.
+    const missing = 'pipeline with id [enrich] does not exist';
+    expect(classifyItem(400, 'illegal_argument_exception', 'index', false, missing)).to.equal('halt');
+    expect(classifyItem(400, 'illegal_argument_exception', 'index', true, missing)).to.equal('halt');
+    expect(classifyItem(400, 'illegal_argument_exception', 'create', false, missing)).to.equal('halt');
+    expect(classifyItem(400, 'illegal_argument_exception', 'index', false, 'mapper [a] cannot be changed from type [long] to [text]')).to.equal('reject');
+    expect(classifyItem(400, 'illegal_argument_exception', 'index')).to.equal('reject');
+    expect(classifyItem(400, 'document_parsing_exception', 'index', false, missing)).to.equal('reject', 'only behind its status and type');
+    expect(classifyItem(500, 'illegal_argument_exception', 'index', false, missing)).to.equal('retry');
+    const request = new errors.ResponseError({ statusCode: 400, body: { error: { type: 'illegal_argument_exception', reason: missing } }, headers: {}, warnings: null, meta: {} as never });
+    expect(classifyRequestError(request)).to.deep.equal({ kind: 'halt', status: 400, errorType: 'illegal_argument_exception', reason: missing, cls: 'halted' });
+    const other = new errors.ResponseError({ statusCode: 400, body: { error: { type: 'illegal_argument_exception', reason: 'no' } }, headers: {}, warnings: null, meta: {} as never });
+    expect(classifyRequestError(other)).to.deep.include({ kind: 'reject' });
+  });
+
   it('a version conflict on an externally versioned write means a newer record is there: done', () => {
     expect(classifyItem(409, 'version_conflict_engine_exception', 'index', true)).to.equal('ok');
     expect(classifyItem(409, 'version_conflict_engine_exception', 'delete', true)).to.equal('ok');
