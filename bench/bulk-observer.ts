@@ -1,9 +1,10 @@
 /**
  * Watches `_bulk` requests as they are acknowledged: counts documents, notes the first and last
  * acknowledgement, and — while latency is being recorded — the time from each document's
- * `@timestamp` to its acknowledgement. The latency probe writes records whose `timestamp` (hence
- * `@timestamp` after the apm-log transform) is the moment they were produced, which is also their
- * Kafka timestamp, so this is record timestamp → bulk acknowledgement.
+ * `@timestamp` (`timestamp` in a passthrough document) to its acknowledgement. The latency probe
+ * writes records whose `timestamp` (hence `@timestamp` after the apm-log transform) is the moment they
+ * were produced, which is also their Kafka timestamp, so this is record timestamp → bulk
+ * acknowledgement.
  */
 export class BulkObserver {
   docs = 0;
@@ -38,9 +39,10 @@ export class BulkObserver {
   }
 }
 
-const MARK = Buffer.from('"@timestamp":"');
+/** The end of `"@timestamp":"` and of `"timestamp":"`: a document has one or the other (a quote inside a string value is escaped). */
+const MARK = Buffer.from('timestamp":"');
 
-/** The `@timestamp` of every source line, in epoch ms. */
+/** The `@timestamp` (or `timestamp`) of every source line, in epoch ms. */
 function* timestamps(body: Buffer): Generator<number> {
   let at = body.indexOf(MARK);
   while (at >= 0) {

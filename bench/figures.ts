@@ -7,6 +7,7 @@ export interface RunnerFigures {
   name: string;
   what: string;
   sink: RunnerDef['sink'];
+  reference: RunnerDef['reference'];
   docsPerSecond: number | undefined;
   /** Megabytes (10^6 bytes) of Kafka record values per second. */
   mbPerSecond: number | undefined;
@@ -41,6 +42,7 @@ export function figuresOf(def: RunnerDef, data: DataSet, run: Execution, check: 
     name: def.name,
     what: def.what,
     sink: def.sink,
+    reference: def.reference,
     docsPerSecond: rate,
     mbPerSecond: rate === undefined ? undefined : (rate * data.valueBytes) / data.docs / MB,
     cpuSecondsPerMillionDocs: run.counted > 0 ? (run.cpuSeconds / run.counted) * 1e6 : undefined,

@@ -14,11 +14,11 @@ export interface BenchResult {
 }
 
 /**
- * The Sluice run each runner is compared with: the null-sink Sluice for null-sink runners, the
- * Elasticsearch one for the rest. Ratios are only ever taken within one run.
+ * The Sluice run each runner is compared with: the one with the same sink and the same documents
+ * (see the registry). Ratios are only ever taken within one run.
  */
 function referenceFor(r: RunnerFigures, all: RunnerFigures[]): RunnerFigures | undefined {
-  return all.find((x) => x.name === (r.sink === 'null' ? 'sluice-null' : 'sluice'));
+  return all.find((x) => x.name === r.reference);
 }
 
 const n0 = (v: number | undefined): string => (v === undefined ? '—' : Math.round(v).toLocaleString('en-US'));
@@ -27,12 +27,12 @@ const ratio = (a: number | undefined, b: number | undefined): string => (a === u
 
 export function markdownTable(result: BenchResult): string {
   const head =
-    '| runner | docs/s | MB/s | CPU s / M docs | sent B / doc | peak RSS MB | RSS at ¼ → end MB | p50 ms | p99 ms | correct | Sluice ÷ this, docs/s | Sluice ÷ this, CPU/M docs |\n' +
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|';
+    '| runner | docs/s | MB/s | CPU s / M docs | sent B / doc | peak RSS MB | RSS at ¼ → end MB | p50 ms | p99 ms | correct | Sluice ÷ this, docs/s | Sluice ÷ this, CPU/M docs | ratios against |\n' +
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|---|';
   const rows = result.runners.map((r) => {
     const ref = referenceFor(r, result.runners);
     const name = r.capped ? `${r.name} (capped)` : r.name;
-    return `| ${name} | ${n0(r.docsPerSecond)} | ${n1(r.mbPerSecond)} | ${n1(r.cpuSecondsPerMillionDocs)} | ${n0(r.sentBytesPerDoc)} | ${n0(r.peakRssMB)} | ${n0(r.rssAtQuarterMB)} → ${n0(r.rssAtEndMB)} | ${n0(r.latency?.p50)} | ${n0(r.latency?.p99)} | ${r.correct ? 'yes' : '**NO**'} | ${ratio(ref?.docsPerSecond, r.docsPerSecond)} | ${ratio(ref?.cpuSecondsPerMillionDocs, r.cpuSecondsPerMillionDocs)} |`;
+    return `| ${name} | ${n0(r.docsPerSecond)} | ${n1(r.mbPerSecond)} | ${n1(r.cpuSecondsPerMillionDocs)} | ${n0(r.sentBytesPerDoc)} | ${n0(r.peakRssMB)} | ${n0(r.rssAtQuarterMB)} → ${n0(r.rssAtEndMB)} | ${n0(r.latency?.p50)} | ${n0(r.latency?.p99)} | ${r.correct ? 'yes' : '**NO**'} | ${ratio(ref?.docsPerSecond, r.docsPerSecond)} | ${ratio(ref?.cpuSecondsPerMillionDocs, r.cpuSecondsPerMillionDocs)} | ${ref ? r.reference : '—'} |`;
   });
   return [head, ...rows].join('\n');
 }
@@ -90,7 +90,7 @@ in one topic of ${d.partitions} partitions, produced once and drained by every r
 consumer group. Before each runner the index is deleted and created again with
 \`${JSON.stringify(c.indexSettings)}\` (dynamic mappings; the bench refreshes once at the end to count).
 Every runner indexes the same documents: the \`apm-log\` transform, ids \`<topic>-<partition>-<offset>\`
-(sluice-autoid: Elasticsearch ids). Whole run: ${(result.wallSeconds / 60).toFixed(1)} min.
+(sluice-autoid: Elasticsearch ids; the passthrough runners index each record value as it is). Whole run: ${(result.wallSeconds / 60).toFixed(1)} min.
 
 ${markdownTable(result)}
 
@@ -110,6 +110,8 @@ ${compression(result.runners).length > 0 ? `\n## Compression\n\n${compression(re
 - **CPU s / M docs**: user + system CPU of the runner's process, every thread (Sluice's workers
   included), from process start to exit — start-up and shutdown included — per million documents.
   es-ceiling counts from after its bodies were built. Elasticsearch's and Kafka's CPU are not in it.
+- **Sluice ÷ this**: the figure of the Sluice runner named under "ratios against" (same sink and same
+  documents) divided by this runner's: above 1× Sluice is faster, or uses more CPU per document.
 - **sent B / doc**: bytes the runner process wrote (\`wchar\` of /proc/<pid>/io: write() and writev(),
   which carry its HTTP requests — \`_bulk\` bodies as sent, compressed or not — and its log output;
   librdkafka's sendmsg() to Kafka is not in it), per document counted.

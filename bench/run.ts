@@ -166,7 +166,7 @@ function launch(def: RunnerDef, spec: RunnerSpec, ctx: RunContext, untilDone: bo
     args: cmd.args,
     ipc: cmd.ipc,
     ...(cmd.readyLine ? { readyLine: cmd.readyLine } : {}),
-    env: { ...process.env, UV_THREADPOOL_SIZE: process.env['UV_THREADPOOL_SIZE'] ?? '16', [SPEC_ENV]: JSON.stringify(spec) },
+    env: { ...process.env, UV_THREADPOOL_SIZE: process.env['UV_THREADPOOL_SIZE'] ?? '16', ...cmd.env, [SPEC_ENV]: JSON.stringify(spec) },
     logFile: join(ctx.workDir, `${spec.groupId}.log`),
   };
 }

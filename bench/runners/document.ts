@@ -11,6 +11,11 @@ export function apmDocument(value: Buffer, key: string | null, topic: string, pa
   return apmLog({ value: JSON.parse(value.toString('utf8')) as Record<string, unknown>, key, topic, partition, offset, timestamp }) as Document;
 }
 
+/** The document Sluice indexes with `transform: none`: the record value, parsed, as it is. */
+export function valueDocument(value: Buffer): Document {
+  return JSON.parse(value.toString('utf8')) as Document;
+}
+
 /** Sluice's default id strategy: the record's coordinates, so replays overwrite. */
 export function kafkaId(topic: string, partition: number, offset: number | string): string {
   return `${topic}-${partition}-${offset}`;

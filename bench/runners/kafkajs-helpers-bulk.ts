@@ -1,5 +1,5 @@
 import { Client } from '@elastic/elasticsearch';
-import { apmDocument, kafkaId } from './document.js';
+import { apmDocument, kafkaId, valueDocument } from './document.js';
 import { connectKafkajs } from './kafkajs-consumer.js';
 import { readSpec, runMain } from './protocol.js';
 
@@ -7,10 +7,12 @@ import { readSpec, runMain } from './protocol.js';
  * The usual Node.js design, written as a competent user would: KafkaJS `eachBatch` with one batch in
  * flight per partition, the client's `helpers.bulk` indexing each batch, and the partition's offset
  * committed once its batch is indexed. A dropped document fails the batch, so KafkaJS retries it
- * instead of committing past it.
+ * instead of committing past it. With `--passthrough` each record's parsed value is indexed as it
+ * is, as Sluice's `transform: none` does.
  */
 runMain(async () => {
   const spec = readSpec();
+  const passthrough = process.argv.includes('--passthrough');
   const es = new Client({ node: spec.esNode });
   const { consumer, stopped } = await connectKafkajs(spec);
   let indexed = 0;
@@ -25,7 +27,9 @@ runMain(async () => {
       const { topic, partition } = batch;
       const items = batch.messages.map((m) => ({
         id: kafkaId(topic, partition, m.offset),
-        doc: apmDocument(m.value ?? Buffer.alloc(0), m.key?.toString() ?? null, topic, partition, Number(m.offset), Number(m.timestamp)),
+        doc: passthrough
+          ? valueDocument(m.value ?? Buffer.alloc(0))
+          : apmDocument(m.value ?? Buffer.alloc(0), m.key?.toString() ?? null, topic, partition, Number(m.offset), Number(m.timestamp)),
       }));
       const dropped: string[] = [];
       await es.helpers.bulk({
