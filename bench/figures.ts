@@ -19,6 +19,9 @@ export interface RunnerFigures {
   /** Bytes the runner wrote (its `_bulk` bodies as sent, plus logs) per document counted. */
   sentBytesPerDoc: number | undefined;
   sentMB: number;
+  /** CPU of the null sink's process over the drain, per million documents (null-sink runners only). */
+  sinkCpuSecondsPerMillionDocs: number | undefined;
+  sinkCpuSeconds: number | undefined;
   latency: { p50: number; p99: number; samples: number } | undefined;
   correct: boolean;
   check: string;
@@ -33,11 +36,12 @@ export interface RunnerFigures {
 
 const MB = 1e6;
 
-export function figuresOf(def: RunnerDef, data: DataSet, run: Execution, check: { correct: boolean; detail: string }, latency: RunnerFigures['latency']): RunnerFigures {
+export function figuresOf(def: RunnerDef, data: DataSet, run: Execution, check: { correct: boolean; detail: string }, latency: RunnerFigures['latency'], sinkCpuSeconds: number | undefined): RunnerFigures {
   const rate = run.window && run.window.seconds > 0 ? run.window.docs / run.window.seconds : undefined;
   const notes = [...run.notes];
   if (run.timedOut) notes.push(`${def.name} timed out and was stopped`);
   if (run.exitCode !== 0 && !run.capped) notes.push(`${def.name} exited with status ${run.exitCode}`);
+  const perMillion = (seconds: number | undefined): number | undefined => (seconds !== undefined && run.counted > 0 ? (seconds / run.counted) * 1e6 : undefined);
   return {
     name: def.name,
     what: def.what,
@@ -45,13 +49,15 @@ export function figuresOf(def: RunnerDef, data: DataSet, run: Execution, check: 
     reference: def.reference,
     docsPerSecond: rate,
     mbPerSecond: rate === undefined ? undefined : (rate * data.valueBytes) / data.docs / MB,
-    cpuSecondsPerMillionDocs: run.counted > 0 ? (run.cpuSeconds / run.counted) * 1e6 : undefined,
+    cpuSecondsPerMillionDocs: perMillion(run.cpuSeconds),
     cpuSeconds: run.cpuSeconds,
     peakRssMB: run.peakRssBytes / 2 ** 20,
     rssAtQuarterMB: run.rssAtQuarterBytes === undefined ? undefined : run.rssAtQuarterBytes / 2 ** 20,
     rssAtEndMB: run.rssAtEndBytes === undefined ? undefined : run.rssAtEndBytes / 2 ** 20,
     sentBytesPerDoc: run.counted > 0 && run.writtenBytes > 0 ? run.writtenBytes / run.counted : undefined,
     sentMB: run.writtenBytes / MB,
+    sinkCpuSecondsPerMillionDocs: perMillion(sinkCpuSeconds),
+    sinkCpuSeconds,
     latency,
     correct: check.correct,
     check: check.detail,

@@ -77,9 +77,20 @@ function compression(runners: RunnerFigures[]): string[] {
   return lines;
 }
 
+/** The null sink's CPU next to the CPU of the runner it measured: it must be the smaller by far. */
+function nullSinkCost(runners: RunnerFigures[]): string[] {
+  return runners.flatMap((r) => {
+    const sink = r.sinkCpuSecondsPerMillionDocs;
+    const own = r.cpuSecondsPerMillionDocs;
+    if (sink === undefined || own === undefined) return [];
+    return [`- ${r.name}: null sink ${n1(sink)} CPU s / M docs, runner ${n1(own)} (sink ÷ runner ${(100 * (sink / own)).toFixed(0)} %)`];
+  });
+}
+
 export function markdownReport(result: BenchResult, chartFile: string): string {
   const { machine: m, config: c, data: d } = result;
   const notes = result.runners.flatMap((r) => r.notes.map((n) => `- ${r.name}: ${n}`));
+  const sink = nullSinkCost(result.runners);
   return `# Sluice benchmark — ${result.date}, ${m.host}
 
 ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB; Linux ${m.kernel}; Node.js ${m.node}; librdkafka ${m.librdkafka};
@@ -99,7 +110,7 @@ ${markdownTable(result)}
 ## Targets
 
 ${targets(result.runners).join('\n') || '- (not every runner needed for the targets was run)'}
-${compression(result.runners).length > 0 ? `\n## Compression\n\n${compression(result.runners).join('\n')}\n` : ''}
+${compression(result.runners).length > 0 ? `\n## Compression\n\n${compression(result.runners).join('\n')}\n` : ''}${sink.length > 0 ? `\n## The null sink's own cost\n\nCPU of the null sink's process (its own, apart from the bench's) while each runner drained into it, per million documents, beside the runner's:\n\n${sink.join('\n')}\n` : ''}
 ## What each figure is
 
 - **docs/s**: documents acknowledged, counted from outside every 50 ms — Elasticsearch's
@@ -109,7 +120,8 @@ ${compression(result.runners).length > 0 ? `\n## Compression\n\n${compression(re
   value bytes.
 - **CPU s / M docs**: user + system CPU of the runner's process, every thread (Sluice's workers
   included), from process start to exit — start-up and shutdown included — per million documents.
-  es-ceiling counts from after its bodies were built. Elasticsearch's and Kafka's CPU are not in it.
+  es-ceiling counts from after its bodies were built. Elasticsearch's and Kafka's CPU are not in it,
+  nor the null sink's, which runs in a process of its own and is measured the same way.
 - **Sluice ÷ this**: the figure of the Sluice runner named under "ratios against" (same sink and same
   documents) divided by this runner's: above 1× Sluice is faster, or uses more CPU per document.
 - **sent B / doc**: bytes the runner process wrote (\`wchar\` of /proc/<pid>/io: write() and writev(),
@@ -126,6 +138,9 @@ ${compression(result.runners).length > 0 ? `\n## Compression\n\n${compression(re
   unchanged. It includes producer linger (≤ 5 ms) and Kafka fetch waits.
 - **correct**: Elasticsearch \`_count\` after a refresh equals the records consumed (the null sink's
   count, or kafka-ceiling's count), i.e. ${d.docs.toLocaleString('en-US')} for every runner that drains the backlog.
+- **null sink**: answers each \`_bulk\` as a successful Elasticsearch would (one item per action, cut to the
+  request's \`filter_path\`), finding the actions by their newlines without parsing them, and gunzips
+  compressed bodies.
 - **capped**: naive-await runs for ${c.naiveCapSeconds} s and is stopped; its figures are for what it indexed
   in that time.
 

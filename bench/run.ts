@@ -11,7 +11,7 @@ import { figuresOf, type RunnerFigures } from './figures.js';
 import { createTopic } from './kafka-tools.js';
 import { startLatencyProxy } from './latency-proxy.js';
 import { describeMachine } from './machine.js';
-import { startNullSink } from './null-sink.js';
+import { startNullSink, type NullSink } from './null-sink.js';
 import { createProgress } from './progress.js';
 import { markdownReport, markdownTable, type BenchResult } from './report.js';
 import { SPEC_ENV, type RunnerSpec } from './runners/protocol.js';
@@ -81,7 +81,7 @@ interface RunContext {
   config: BenchConfig;
   data: DataSet;
   es: EsAdmin;
-  nullSink: Awaited<ReturnType<typeof startNullSink>>;
+  nullSink: NullSink;
   proxy: Awaited<ReturnType<typeof startLatencyProxy>>;
   workDir: string;
   runId: string;
@@ -95,7 +95,7 @@ async function runOne(def: RunnerDef, ctx: RunContext): Promise<RunnerFigures> {
   const { config, data, es, nullSink, progress } = ctx;
   const sinkUrl = def.sink === 'null' ? nullSink.url : config.esNode;
   if (def.sink === 'es') await es.recreate(INDEX);
-  nullSink.observer.reset(false);
+  await nullSink.reset(false);
   const spec: RunnerSpec = {
     brokers: config.brokers,
     topic: data.topic,
@@ -106,22 +106,26 @@ async function runOne(def: RunnerDef, ctx: RunContext): Promise<RunnerFigures> {
     expected: data.docs,
   };
   progress.start(def.name);
+  const sinkCpuBefore = def.sink === 'null' ? nullSink.cpuSeconds() : undefined;
   const run = await execute({
     ...launch(def, spec, ctx, true),
     expected: data.docs,
-    ...(def.sink === 'es' ? { counter: () => es.indexed(INDEX) } : def.sink === 'null' ? { counter: () => nullSink.observer.docs } : {}),
+    ...(def.sink === 'es' ? { counter: () => es.indexed(INDEX) } : def.sink === 'null' ? { counter: () => nullSink.docs() } : {}),
     ...(def.capped ? { capSeconds: config.naiveCapSeconds } : {}),
     timeoutSeconds: config.runnerTimeoutSeconds,
     progress,
   });
-  const check = await correctness(def, run.counted, data.docs, es, nullSink.observer.docs);
+  const sinkCpuAfter = def.sink === 'null' ? nullSink.cpuSeconds() : undefined;
+  const sinkCpu = sinkCpuBefore !== undefined && sinkCpuAfter !== undefined ? sinkCpuAfter - sinkCpuBefore : undefined;
+  const check = await correctness(def, run.counted, data.docs, es, def.sink === 'null' ? await nullSink.docs() : 0);
   const rate = run.window ? Math.round(run.window.docs / run.window.seconds).toLocaleString('en-US') : '?';
-  progress.done(`${rate} docs/s, ${run.cpuSeconds.toFixed(1)} CPU s, peak RSS ${Math.round(run.peakRssBytes / 2 ** 20)} MB, ${check.detail}`);
+  const sinkNote = sinkCpu === undefined ? '' : ` (null sink ${sinkCpu.toFixed(1)})`;
+  progress.done(`${rate} docs/s, ${run.cpuSeconds.toFixed(1)} CPU s${sinkNote}, peak RSS ${Math.round(run.peakRssBytes / 2 ** 20)} MB, ${check.detail}`);
 
   let latency: RunnerFigures['latency'];
   if (def.latency && config.latencyRate > 0) latency = await latencyPhase(def, ctx);
   if (def.sink === 'es') await es.delete(INDEX);
-  return figuresOf(def, data, run, check, latency);
+  return figuresOf(def, data, run, check, latency, sinkCpu);
 }
 
 async function latencyPhase(def: RunnerDef, ctx: RunContext): Promise<RunnerFigures['latency']> {
@@ -130,8 +134,11 @@ async function latencyPhase(def: RunnerDef, ctx: RunContext): Promise<RunnerFigu
   await createTopic(config.brokers, topic, config.partitions);
   ctx.topics.push(topic);
   if (def.sink === 'es') await es.recreate(INDEX);
-  const observer = def.sink === 'null' ? nullSink.observer : proxy.observer;
-  observer.reset(true);
+  const observer: Pick<NullSink, 'reset' | 'docs' | 'percentiles'> =
+    def.sink === 'null'
+      ? nullSink
+      : { reset: async (latency) => proxy.observer.reset(latency), docs: async () => proxy.observer.docs, percentiles: async () => proxy.observer.percentiles() };
+  await observer.reset(true);
   const expected = config.latencyRate * config.latencySeconds;
   const spec: RunnerSpec = {
     brokers: config.brokers,
@@ -146,16 +153,16 @@ async function latencyPhase(def: RunnerDef, ctx: RunContext): Promise<RunnerFigu
   const run = await execute({
     ...launch(def, spec, ctx, false),
     expected,
-    counter: () => observer.docs,
+    counter: () => observer.docs(),
     onReady: async () => {
       await produceSteadily(config.brokers, topic, config.partitions, config.latencyRate, config.latencySeconds, config.seed + 1);
     },
     timeoutSeconds: config.latencySeconds + 90,
     progress,
   });
-  const p = observer.percentiles();
+  const p = await observer.percentiles();
   progress.done(p ? `p50 ${Math.round(p.p50)} ms, p99 ${Math.round(p.p99)} ms over ${p.samples.toLocaleString('en-US')} docs` : `no latency samples (${run.counted} docs)`);
-  observer.reset(false);
+  await observer.reset(false);
   return p;
 }
 
