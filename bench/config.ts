@@ -31,6 +31,10 @@ export interface BenchConfig {
   docs: number;
   partitions: number;
   runners: RunnerName[];
+  /** Drains of the backlog per runner, in rounds of rotated order; the report gives their medians. */
+  repeat: number;
+  /** Records of the unmeasured warm-up drain that runs before the first measured runner; 0 skips it. */
+  warmupDocs: number;
   /** naive-await cannot drain the backlog in any reasonable time: it runs this long and its rate is reported. */
   naiveCapSeconds: number;
   /** Steady-rate latency phase: records per second, and for how long. */
@@ -56,6 +60,8 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
     docs: int('BENCH_DOCS', 200_000, 1000),
     partitions: int('BENCH_PARTITIONS', 4, 1),
     runners: parseRunners(env['BENCH_RUNNERS'], errors),
+    repeat: int('BENCH_REPEAT', 3, 1),
+    warmupDocs: int('BENCH_WARMUP_DOCS', 50_000, 0),
     naiveCapSeconds: int('BENCH_NAIVE_CAP_SECONDS', 60, 5),
     latencyRate: int('BENCH_LATENCY_RATE', 1000, 0),
     latencySeconds: int('BENCH_LATENCY_SECONDS', 10, 1),
@@ -73,6 +79,10 @@ function parseRunners(raw: string | undefined, errors: string[]): RunnerName[] {
   const names = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const name of names) {
     if (!(RUNNER_NAMES as readonly string[]).includes(name)) errors.push(`BENCH_RUNNERS: unknown runner "${name}" (known: ${RUNNER_NAMES.join(', ')})`);
+  }
+  // Medians, spreads and ratios are per runner name: a second entry would be mixed into the first.
+  for (const name of new Set(names.filter((n, i) => names.indexOf(n) !== i))) {
+    errors.push(`BENCH_RUNNERS: "${name}" is named more than once; to run each runner several times set BENCH_REPEAT`);
   }
   return names as RunnerName[];
 }

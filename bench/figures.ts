@@ -2,12 +2,12 @@ import type { DataSet } from './dataset.js';
 import type { Execution } from './execute.js';
 import type { RunnerDef } from './runners/registry.js';
 
-/** Every figure the report shows for one runner, from one run. */
-export interface RunnerFigures {
+/** Every figure of one drain of the backlog by one runner. */
+export interface RunFigures {
   name: string;
-  what: string;
-  sink: RunnerDef['sink'];
-  reference: RunnerDef['reference'];
+  /** Round of the run (1-based) and the runner's place in that round's order (1-based). */
+  round: number;
+  position: number;
   docsPerSecond: number | undefined;
   /** Megabytes (10^6 bytes) of Kafka record values per second. */
   mbPerSecond: number | undefined;
@@ -19,10 +19,9 @@ export interface RunnerFigures {
   /** Bytes the runner wrote (its `_bulk` bodies as sent, plus logs) per document counted. */
   sentBytesPerDoc: number | undefined;
   sentMB: number;
-  /** CPU of the null sink's process over the drain, per million documents (null-sink runners only). */
+  /** CPU of the null sink's process over the run, per million documents (null-sink runners only). */
   sinkCpuSecondsPerMillionDocs: number | undefined;
   sinkCpuSeconds: number | undefined;
-  latency: { p50: number; p99: number; samples: number } | undefined;
   correct: boolean;
   check: string;
   counted: number;
@@ -36,7 +35,12 @@ export interface RunnerFigures {
 
 const MB = 1e6;
 
-export function figuresOf(def: RunnerDef, data: DataSet, run: Execution, check: { correct: boolean; detail: string }, latency: RunnerFigures['latency'], sinkCpuSeconds: number | undefined): RunnerFigures {
+export interface RunPlace {
+  round: number;
+  position: number;
+}
+
+export function figuresOf(def: RunnerDef, place: RunPlace, data: DataSet, run: Execution, check: { correct: boolean; detail: string }, sinkCpuSeconds: number | undefined): RunFigures {
   const rate = run.window && run.window.seconds > 0 ? run.window.docs / run.window.seconds : undefined;
   const notes = [...run.notes];
   if (run.timedOut) notes.push(`${def.name} timed out and was stopped`);
@@ -44,9 +48,8 @@ export function figuresOf(def: RunnerDef, data: DataSet, run: Execution, check: 
   const perMillion = (seconds: number | undefined): number | undefined => (seconds !== undefined && run.counted > 0 ? (seconds / run.counted) * 1e6 : undefined);
   return {
     name: def.name,
-    what: def.what,
-    sink: def.sink,
-    reference: def.reference,
+    round: place.round,
+    position: place.position,
     docsPerSecond: rate,
     mbPerSecond: rate === undefined ? undefined : (rate * data.valueBytes) / data.docs / MB,
     cpuSecondsPerMillionDocs: perMillion(run.cpuSeconds),
@@ -58,7 +61,6 @@ export function figuresOf(def: RunnerDef, data: DataSet, run: Execution, check: 
     sentMB: run.writtenBytes / MB,
     sinkCpuSecondsPerMillionDocs: perMillion(sinkCpuSeconds),
     sinkCpuSeconds,
-    latency,
     correct: check.correct,
     check: check.detail,
     counted: run.counted,
