@@ -50,7 +50,7 @@ export const schema: Group = {
         groupId: { kind: 'string', doc: 'Consumer group id.' },
         topics: {
           kind: 'stringList',
-          doc: 'Topics to consume. An entry starting with `^` is a regular expression over topic names (`^logs-.*`), matched by librdkafka as a POSIX extended regular expression; Sluice refuses the constructs JavaScript would read differently (`\\d`, `\\w` and other backslash letters, `[[:digit:]]`, a backslash inside `[...]`, `(?…)`, lazy quantifiers): write sets such as `[0-9]`. Topics created later that match are consumed from the next metadata refresh (`kafka.metadataRefreshMs`). `sluice check` lists what each pattern matches.',
+          doc: 'Topics to consume. An entry starting with `^` is a regular expression over topic names (`^logs-.*`), matched by librdkafka as a POSIX extended regular expression; Sluice refuses the constructs JavaScript would read differently (`\\d`, `\\w` and other backslash letters, `[[:digit:]]`, a backslash inside `[...]`, `(?…)`, lazy quantifiers): write sets such as `[0-9]`. Topics created later that match are consumed from the next metadata refresh (`kafka.metadataRefreshMs`); Kafka\'s internal topics (`__consumer_offsets`, `__transaction_state`, `__share_group_state`) never match. `sluice check` lists what each pattern matches.',
         },
         startFrom: {
           kind: 'string',

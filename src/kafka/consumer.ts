@@ -6,7 +6,7 @@ import type { TokenSource } from './auth.js';
 import { baseProperties } from './base-config.js';
 import { parseOffsetReset, type OffsetReset } from '../offsets/lag.js';
 import { formatRecordAt, formatTp } from '../shared/coordinates.js';
-import { isTopicPattern } from './topic-pattern.js';
+import { INTERNAL_TOPICS_BLACKLIST, isTopicPattern } from './topic-pattern.js';
 
 const { CODES } = rdkafka;
 
@@ -97,7 +97,7 @@ export function consumerProperties(config: SluiceConfig, tuning: ConsumerTuning)
     'fetch.queue.backoff.ms': 50,
     'socket.keepalive.enable': true,
     // A pattern's new topics are seen only at a metadata refresh: librdkafka's 5 minutes is long.
-    ...(config.kafka.topics.some(isTopicPattern) ? { 'topic.metadata.refresh.interval.ms': config.kafka.metadataRefreshMs } : {}),
+    ...(config.kafka.topics.some(isTopicPattern) ? { 'topic.metadata.refresh.interval.ms': config.kafka.metadataRefreshMs, 'topic.blacklist': INTERNAL_TOPICS_BLACKLIST } : {}),
   });
 }
 

@@ -6,6 +6,16 @@
  * `[...]` sets and ranges, `( )`, `|`, `* + ? {n,m}`, `^ $` and a backslash before punctuation.
  */
 
+/**
+ * Kafka's own topics. librdkafka matches a pattern against every topic the cluster lists, these
+ * included (unlike the Java client's `exclude.internal.topics`): `^.*` would index the group offsets.
+ * A pattern never consumes them (`topic.blacklist`); naming one outright still does.
+ */
+export const INTERNAL_TOPICS = ['__consumer_offsets', '__transaction_state', '__share_group_state'] as const;
+
+/** librdkafka's `topic.blacklist`: the internal topics, as anchored patterns. */
+export const INTERNAL_TOPICS_BLACKLIST = INTERNAL_TOPICS.map((t) => `^${t}$`).join(',');
+
 /** An entry librdkafka reads as a regular expression. */
 export function isTopicPattern(entry: string): boolean {
   return entry.startsWith('^');
@@ -47,5 +57,6 @@ export function topicPatternProblem(pattern: string): string | undefined {
 export function topicMatcher(entry: string): (topic: string) => boolean {
   if (!isTopicPattern(entry)) return (topic) => topic === entry;
   const re = new RegExp(entry);
-  return (topic) => re.test(topic);
+  const internal: ReadonlySet<string> = new Set(INTERNAL_TOPICS);
+  return (topic) => !internal.has(topic) && re.test(topic);
 }

@@ -32,4 +32,9 @@ describe('config: topic patterns', () => {
     const raw = validateConfig({ kafka: { ...minimal.kafka, topics: ['^l.*'], rdkafka: { 'topic.metadata.refresh.interval.ms': 5000 } } });
     expect(consumerProperties(raw, tuning)['topic.metadata.refresh.interval.ms']).to.equal(5000, 'kafka.rdkafka wins');
   });
+
+  it("with a pattern, librdkafka's topic.blacklist keeps Kafka's internal topics out of the subscription", () => {
+    expect(consumerProperties(validateConfig(withTopics(['^.*'])), tuning)['topic.blacklist']).to.equal('^__consumer_offsets$,^__transaction_state$,^__share_group_state$');
+    expect(consumerProperties(validateConfig(minimal), tuning)).to.not.have.property('topic.blacklist');
+  });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { isTopicPattern, topicMatcher, topicPatternProblem } from '../../../src/kafka/topic-pattern.js';
+import { INTERNAL_TOPICS_BLACKLIST, isTopicPattern, topicMatcher, topicPatternProblem } from '../../../src/kafka/topic-pattern.js';
 
 describe('topic patterns', () => {
   it('reads an entry as a pattern only when it starts with ^', () => {
@@ -36,5 +36,11 @@ describe('topic patterns', () => {
     expect(topicMatcher('logs')('logs-2')).to.equal(false);
     const m = topicMatcher('^logs-(eu|us)$');
     expect(['logs-eu', 'logs-us', 'logs-eu2', 'xlogs-eu'].filter(m)).to.deep.equal(['logs-eu', 'logs-us']);
+  });
+
+  it("a pattern never matches Kafka's internal topics; naming one outright still does", () => {
+    expect(['__consumer_offsets', '__transaction_state', '__share_group_state', '__mine', 'logs'].filter(topicMatcher('^.*'))).to.deep.equal(['__mine', 'logs']);
+    expect(topicMatcher('__consumer_offsets')('__consumer_offsets')).to.equal(true);
+    expect(INTERNAL_TOPICS_BLACKLIST).to.equal('^__consumer_offsets$,^__transaction_state$,^__share_group_state$');
   });
 });
