@@ -50,8 +50,18 @@ export interface RdkafkaPartitionStats {
 }
 
 export interface ConsumerTuning {
-  /** Per-message wait of one `consume(n)` call; it returns at the first gap this long. */
+  /**
+   * Per-message wait of one `consume(n)` call while idle (the previous call got nothing): it returns
+   * at the first gap this long. node-rdkafka applies the timeout to each message, not to the call.
+   */
   consumeTimeoutMs: number;
+  /**
+   * The same wait once records flow (the previous call got some): a gap this long means nothing more
+   * is waiting, so the call returns short and what was gathered is sealed at once (`onDrained`).
+   * Short, because producers send in bursts a few ms apart: with the idle wait a steady trickle never
+   * leaves a gap, every call fills, and each batch waits for `lingerMs`.
+   */
+  gapTimeoutMs: number;
   minBatch: number;
   maxBatch: number;
   /** A `consume(n)` call taking longer than this shrinks n (a trickle must not hold records back). */
@@ -64,15 +74,18 @@ export interface ConsumerTuning {
 /**
  * What one `consume(n)` call that asked for `asked` records and got `got` in `tookMs` says: the
  * `n` of the next call (grown while calls fill quickly, shrunk when a trickle makes a call run
- * long), and whether librdkafka had nothing more waiting (the call returned at a gap of
- * `consumeTimeoutMs` before it was full).
+ * long), whether librdkafka had nothing more waiting (the call returned at a gap before it was
+ * full), and the per-message wait of the next call (short while records flow, longer while idle).
  */
-export function assessCall(call: { asked: number; got: number; tookMs: number }, tuning: Pick<ConsumerTuning, 'minBatch' | 'maxBatch' | 'targetCallMs'>): { next: number; drained: boolean } {
+export function assessCall(
+  call: { asked: number; got: number; tookMs: number },
+  tuning: Pick<ConsumerTuning, 'minBatch' | 'maxBatch' | 'targetCallMs' | 'consumeTimeoutMs' | 'gapTimeoutMs'>,
+): { next: number; drained: boolean; timeoutMs: number } {
   const { asked, got, tookMs } = call;
   let next = asked;
   if (got === asked && tookMs < tuning.targetCallMs) next = Math.min(tuning.maxBatch, asked * 2);
   else if (tookMs > tuning.targetCallMs) next = Math.max(tuning.minBatch, asked >> 1);
-  return { next, drained: got < asked };
+  return { next, drained: got < asked, timeoutMs: got > 0 ? tuning.gapTimeoutMs : tuning.consumeTimeoutMs };
 }
 
 /**
@@ -209,8 +222,9 @@ export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, log
         setTimeout(() => loop(done), 100);
         return;
       }
-      const { next, drained } = assessCall({ asked: n, got: messages.length, tookMs: took }, tuning);
+      const { next, drained, timeoutMs } = assessCall({ asked: n, got: messages.length, tookMs: took }, tuning);
       batchSize = next;
+      consumer.setDefaultConsumeTimeout(timeoutMs);
       if (messages.length > 0) hooks.onRecords(messages);
       if (drained) hooks.onDrained?.();
       hooks.onPolled?.();

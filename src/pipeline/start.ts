@@ -121,6 +121,9 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
     config,
     {
       consumeTimeoutMs: 20,
+      // 200 empty calls a second would cost ~1.3 % of a core more than 50 while idle (measured here); the
+      // gap applies only while records flow, where it takes p50 latency at 1,000 records/s from ~175 ms to ~20 ms.
+      gapTimeoutMs: 5,
       minBatch: 64,
       maxBatch: 4096,
       targetCallMs: Math.max(20, config.pipeline.lingerMs),

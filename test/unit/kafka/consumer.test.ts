@@ -3,7 +3,7 @@ import { assessCall, consumerProperties, type ConsumerTuning } from '../../../sr
 import { validateConfig } from '../../../src/config/validate.js';
 import { minimal } from '../config/support.js';
 
-const tuning: ConsumerTuning = { consumeTimeoutMs: 20, minBatch: 64, maxBatch: 4096, targetCallMs: 100, statsIntervalMs: 1000, queuedMaxKbytes: 32_768 };
+const tuning: ConsumerTuning = { consumeTimeoutMs: 20, gapTimeoutMs: 5, minBatch: 64, maxBatch: 4096, targetCallMs: 100, statsIntervalMs: 1000, queuedMaxKbytes: 32_768 };
 const properties = (kafka: Record<string, unknown>) => consumerProperties(validateConfig({ ...minimal, kafka: { ...minimal.kafka, ...kafka } }), tuning);
 
 describe('consumer: librdkafka properties', () => {
@@ -61,6 +61,12 @@ describe('consumer: what one consume(n) call says', () => {
     expect(call(256, 256, 150).next).to.equal(128);
     expect(call(256, 3, 150).next).to.equal(128);
     expect(call(64, 3, 150).next).to.equal(64);
+  });
+
+  it('waits consumeTimeoutMs per message while idle, gapTimeoutMs once records flow', () => {
+    expect(call(64, 0, 20).timeoutMs).to.equal(20);
+    expect(call(64, 1, 20).timeoutMs).to.equal(5);
+    expect(call(64, 64, 2).timeoutMs).to.equal(5);
   });
 
   it('keeps n after a short call within targetCallMs', () => {
