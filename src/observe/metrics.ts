@@ -57,9 +57,11 @@ export type SkipReason = 'tombstone' | 'transform' | 'malformed' | 'rejected';
  * batch with the task result. The pipeline's view can be given later (`watch`): the parts it reads
  * are built after the parts that count events into these metrics.
  */
-export function createMetrics(view?: PipelineView) {
+export function createMetrics(view?: PipelineView, options: { processMetrics?: boolean } = {}) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // prom-client's process metrics sample the event-loop delay every 10 ms: a hundred wake-ups a
+  // second of the main thread, for nothing when no one can scrape them (no metrics.port).
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
 
   /** A counter mirroring a running total Sluice already keeps. */

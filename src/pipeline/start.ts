@@ -143,7 +143,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
   });
   const stuck = new StuckWatch(tracker, config.health.stallSeconds * 1000, logger);
   const flow = new FlowControl({ target: consumer, budgetBytes: budget, logger });
-  const metrics = createMetrics();
+  const metrics = createMetrics(undefined, { processMetrics: port !== undefined });
 
   // How a run ends early: the first reason wins, and an error makes the run's promise reject.
   const ending = new AbortController();

@@ -159,4 +159,12 @@ describe('metrics', () => {
     expect(sample(text, 'sluice_halted_by{cause="dead_letter_ratio"}')).to.equal(0);
     expect(sample(text, 'sluice_dead_letter_ratio')).to.equal(0.25);
   });
+
+  it('process metrics (event-loop delay sampled every 10 ms) only when someone can scrape them', async () => {
+    const served = await createMetrics(fakeView().view).registry.metrics();
+    expect(served).to.include('nodejs_eventloop_lag_seconds');
+    const quiet = await createMetrics(fakeView().view, { processMetrics: false }).registry.metrics();
+    expect(quiet).to.not.include('nodejs_eventloop_lag_seconds');
+    expect(quiet).to.include('sluice_buffered_bytes');
+  });
 });
