@@ -78,7 +78,8 @@ export const RUNNERS: Readonly<Record<RunnerName, RunnerDef>> = {
   'sluice-autoid': sluice('sluice-autoid', 'Sluice with index.idStrategy: none (Elasticsearch ids)', 'es', 'sluice', { idStrategy: 'none' }),
   'sluice-gzip': sluice('sluice-gzip', 'Sluice with elasticsearch.compression: gzip (bodies gzipped in the workers)', 'es', 'sluice', { compression: 'gzip' }),
   'sluice-passthrough': sluice('sluice-passthrough', 'Sluice with transform: none: each record value indexed as it is', 'es', 'sluice-passthrough', { transform: 'none' }),
-  'sluice-js': sluice('sluice-js', 'the sluice runner with SLUICE_NATIVE=0 in its environment: the JavaScript record path even where a native one exists', 'es', 'sluice', {
+  'sluice-js': sluice('sluice-js', 'the sluice-passthrough run with SLUICE_NATIVE=0 in its environment: the JavaScript record path instead of the native one', 'es', 'sluice-passthrough', {
+    transform: 'none',
     env: { SLUICE_NATIVE: '0' },
   }),
   'kafkajs-helpers-bulk': program('kafkajs-helpers-bulk', 'kafkajs-helpers-bulk', 'KafkaJS eachBatch (partitionsConsumedConcurrently = partitions) + client.helpers.bulk, commit after each flush', 'es', 'sluice', {
