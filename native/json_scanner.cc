@@ -3,9 +3,9 @@
 // One call per batch. For each record range it decides whether the bytes can go to Elasticsearch as
 // they are: valid JSON (simdjson's DOM parser validates the whole text, UTF-8 included) whose top
 // level is an object, without a leading BOM. It also says whether the text holds raw CR or LF (only
-// ever whitespace in valid JSON) and finds the raw JSON token of up to four dotted paths (the
-// timestamp field, the `field:` id, pipeline and routing), with JSON.parse's rule that the last of
-// duplicate keys wins.
+// ever whitespace in valid JSON) and finds the raw JSON token of up to eight dotted paths (the
+// timestamp field, the `field:` id, pipeline, routing and up to four `{field:}` tokens of the index
+// name), with JSON.parse's rule that the last of duplicate keys wins.
 // Whatever it refuses or is unsure of (simdjson refuses some texts that JSON.parse accepts: integers
 // beyond 64 bits, nesting deeper than 1024, lone surrogate escapes; an escaped key or an array on a
 // path) is left to the JavaScript decoder, so verdicts and messages stay its own.
@@ -28,7 +28,7 @@ using simdjson::SIMDJSON_PADDING;
 // Per-record result row in the caller's Uint32Array: status, then (kind, start, end) per path. Rows
 // are at least 7 values (two paths) wide, so scanners of up to two paths keep the row they had.
 constexpr size_t kMinStride = 7;
-constexpr size_t kMaxPaths = 4;  // bits of `unsigned` masks in Walk: far below their width
+constexpr size_t kMaxPaths = 8;  // bits of `unsigned` masks in Walk: far below their width
 constexpr uint32_t kSkip = 0xffffffff;
 constexpr size_t kRetainedCapacity = 1 << 20;
 
@@ -68,7 +68,7 @@ class JsonScanner : public Napi::ObjectWrap<JsonScanner> {
     }
     Napi::Array paths = info[0].As<Napi::Array>();
     if (paths.Length() > kMaxPaths) {
-      Napi::RangeError::New(env, "JsonScanner(paths): at most four paths").ThrowAsJavaScriptException();
+      Napi::RangeError::New(env, "JsonScanner(paths): at most eight paths").ThrowAsJavaScriptException();
       return;
     }
     for (uint32_t p = 0; p < paths.Length(); p++) {

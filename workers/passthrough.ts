@@ -13,25 +13,34 @@ export interface PassthroughScan {
   pipeline(r: number): unknown;
   /** The value at the `index.routing` `field:` path, likewise. */
   routing(r: number): unknown;
+  /** The value at the index name's `f`-th `{field:}` path, likewise. */
+  field(r: number, f: number): unknown;
 }
 
 /**
  * The JSON passthrough of a worker with the native addon (no transform, `input.format: json`): one
  * scan of a batch's records (native/json_scanner.cc) says which ones are JSON objects that can be sent
  * as their bytes, and gives the raw JSON tokens that routing reads (the timestamp field when the index
- * name has dates, the `field:` id path, the `field:` paths of `index.pipeline` and `index.routing`),
- * which JSON.parse reads here. Records the scan refuses or is
+ * name has dates, the `field:` id path, the `field:` paths of `index.pipeline` and `index.routing`,
+ * the index name's `{field:}` paths), which JSON.parse reads here. Records the scan refuses or is
  * unsure of take the JS decoder. Records not to scan (null values, over `maxDocBytes`) are skipped.
  */
 export function createPassthrough(
   addon: NativeAddon,
-  paths: { timestamp?: readonly string[] | undefined; id?: readonly string[] | undefined; pipeline?: readonly string[] | undefined; routing?: readonly string[] | undefined },
+  paths: {
+    timestamp?: readonly string[] | undefined;
+    id?: readonly string[] | undefined;
+    pipeline?: readonly string[] | undefined;
+    routing?: readonly string[] | undefined;
+    fields?: readonly (readonly string[])[] | undefined;
+  },
 ) {
   const list: string[][] = [];
   const timestampSlot = paths.timestamp ? list.push([...paths.timestamp]) - 1 : -1;
   const idSlot = paths.id ? list.push([...paths.id]) - 1 : -1;
   const pipelineSlot = paths.pipeline ? list.push([...paths.pipeline]) - 1 : -1;
   const routingSlot = paths.routing ? list.push([...paths.routing]) - 1 : -1;
+  const fieldSlots = (paths.fields ?? []).map((p) => list.push([...p]) - 1);
   const scanner = new addon.JsonScanner(list);
   const stride = scanStride(list.length);
   let ranges = new Uint32Array(0);
@@ -55,6 +64,10 @@ export function createPassthrough(
       id: (r) => (idSlot < 0 ? undefined : valueAt(bytes, out, stride * r + 1 + 3 * idSlot)),
       pipeline: (r) => (pipelineSlot < 0 ? undefined : valueAt(bytes, out, stride * r + 1 + 3 * pipelineSlot)),
       routing: (r) => (routingSlot < 0 ? undefined : valueAt(bytes, out, stride * r + 1 + 3 * routingSlot)),
+      field: (r, f) => {
+        const slot = fieldSlots[f];
+        return slot === undefined ? undefined : valueAt(bytes, out, stride * r + 1 + 3 * slot);
+      },
     };
   }
 

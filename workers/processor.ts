@@ -55,6 +55,7 @@ export async function createBatchProcessor(
           id: ids.kind === 'field' ? ids.path : undefined,
           pipeline: pipeline?.kind === 'field' ? pipeline.path : undefined,
           routing: routing?.kind === 'field' ? routing.path : undefined,
+          fields: router.fields.length > 0 ? router.fields : undefined,
         })
       : undefined;
   // documentId and idProblem read a field id from a document; for a scanned record, objects along
@@ -62,6 +63,9 @@ export async function createBatchProcessor(
   const idHolder = passthrough && ids.kind === 'field' ? pathHolder(ids.path) : undefined;
   const pipelineHolder = passthrough && pipeline?.kind === 'field' ? pathHolder(pipeline.path) : undefined;
   const routingHolder = passthrough && routing?.kind === 'field' ? pathHolder(routing.path) : undefined;
+  // `{field:}` tokens in index.name: the values of a record, refilled per record (emit is synchronous).
+  const named = router.fields.length > 0;
+  const fieldValues: unknown[] = router.fields.map(() => undefined);
   const actionFor = createActionLines(op);
   const deleteFor = createActionLines('delete');
   // The key is decoded only where something reads it.
@@ -262,6 +266,13 @@ export async function createBatchProcessor(
         if (id === null) return { stage: 'route', reason: idProblem(ids, doc) };
         const extras = fixedExtras ? constantExtras : extrasFor(doc, doc, key, false);
         if (typeof extras === 'object') return extras;
+        let index: string;
+        if (named) {
+          for (let f = 0; f < fieldValues.length; f++) fieldValues[f] = getPath(doc, router.fields[f] as readonly string[]);
+          const found = router.nameFor(topic, partition, time, fieldValues);
+          if (typeof found === 'object') return { stage: 'route', reason: found.reason };
+          index = found;
+        } else index = router.name(topic, partition, time);
         let source = text;
         if (source === undefined) {
           try {
@@ -275,7 +286,7 @@ export async function createBatchProcessor(
           source = source.replace(RAW_NEWLINES, ' ');
         }
         const suffix = many && id !== undefined ? `-${j}` : '';
-        encoder.append(actionFor(router.name(topic, partition, time), id === undefined ? undefined : id + suffix, versioned ? offset : undefined, extras), source, record);
+        encoder.append(actionFor(index, id === undefined ? undefined : id + suffix, versioned ? offset : undefined, extras), source, record);
       }
       return undefined;
     }
@@ -303,7 +314,14 @@ export async function createBatchProcessor(
         ? constantExtras
         : extrasFor(pipelineHolder?.holding(scan.pipeline(record)), routingHolder?.holding(scan.routing(record)), key, false);
       if (typeof extras === 'object') return extras;
-      encoder.appendRaw(actionFor(router.name(topic, partition, time), id, versioned ? offset : undefined, extras), bytes, start, end, record, scan.status(record) === ScanStatus.OkNewlines);
+      let index: string;
+      if (named) {
+        for (let f = 0; f < fieldValues.length; f++) fieldValues[f] = scan.field(record, f);
+        const found = router.nameFor(topic, partition, time, fieldValues);
+        if (typeof found === 'object') return { stage: 'route', reason: found.reason };
+        index = found;
+      } else index = router.name(topic, partition, time);
+      encoder.appendRaw(actionFor(index, id, versioned ? offset : undefined, extras), bytes, start, end, record, scan.status(record) === ScanStatus.OkNewlines);
       return undefined;
     }
   }

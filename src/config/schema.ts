@@ -162,7 +162,7 @@ export const schema: Group = {
       fields: {
         name: {
           kind: 'string',
-          doc: 'Target index template: `{topic}`, `{partition}` and date tokens such as `{yyyy.MM.dd}` or `{yyyy.MM}` (UTC).',
+          doc: 'Target index template: `{topic}`, `{partition}`, date tokens such as `{yyyy.MM.dd}` or `{yyyy.MM}` (UTC), and up to four `{field:<path>}` tokens = a document field (a non-empty string, or a whole number within ±2^53 − 1 as its decimal text), lowercased. A record whose field is missing, or whose name Elasticsearch would refuse (starting with `-`, `_` or `+`, `.` or `..`, holding `\\ / * ? " < > | , # :` or a space, over 255 bytes), fails (stage `route`, by `errors.onMalformed`); there is no default. `{field:}` tokens cannot be used with `errors.onNull` delete.',
           default: '{topic}',
         },
         timestampField: {

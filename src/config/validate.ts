@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, ConfigErrors } from '../shared/errors.js';
-import { compileIndexTemplate } from '../shared/index-name.js';
+import { compileIndexTemplate, MAX_NAME_FIELDS } from '../shared/index-name.js';
 import { parseIdStrategy } from '../shared/ids.js';
 import { isTopicPattern, topicMatcher, topicPatternProblem } from '../kafka/topic-pattern.js';
 import { REQUIRED, schema, type Group, type Leaf, type SluiceConfig, type Spec } from './schema.js';
@@ -284,8 +284,15 @@ function crossCheck(config: SluiceConfig, errors: ConfigError[]): void {
     }
   }
   let dated = false;
+  let fieldTokens = 0;
   try {
-    dated = compileIndexTemplate(config.index.name).usesDate;
+    const router = compileIndexTemplate(config.index.name);
+    dated = router.usesDate;
+    fieldTokens = router.fields.length;
+    // The native scan follows eight paths: four serve the timestamp, id, pipeline and routing.
+    if (fieldTokens > MAX_NAME_FIELDS) {
+      errors.push(new ConfigError('index.name', `has ${fieldTokens} different {field:} paths; at most ${MAX_NAME_FIELDS} are supported`));
+    }
   } catch (err) {
     errors.push(new ConfigError('index.name', `is invalid: ${(err as Error).message}`));
   }
@@ -327,6 +334,14 @@ function crossCheck(config: SluiceConfig, errors: ConfigError[]): void {
         new ConfigError(
           'errors.onNull',
           `is delete, which cannot be used with date tokens in index.name (got ${JSON.stringify(config.index.name)}): a tombstone cannot know the day of the document it deletes`,
+        ),
+      );
+    }
+    if (fieldTokens > 0) {
+      errors.push(
+        new ConfigError(
+          'errors.onNull',
+          `is delete, which cannot be used with {field:} tokens in index.name (got ${JSON.stringify(config.index.name)}): a tombstone has no document to read the index name from`,
         ),
       );
     }

@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 /** Per record, `scan` writes this many values into `out`: a status, then kind, start, end for each path. */
 export const SCAN_STRIDE = 7;
-/** The most paths a scanner follows (the timestamp, a `field:` id, pipeline and routing). */
-export const SCAN_MAX_PATHS = 4;
+/** The most paths a scanner follows (the timestamp, a `field:` id, pipeline, routing, four index-name fields). */
+export const SCAN_MAX_PATHS = 8;
 /**
  * Values per record for a scanner of `paths` paths: SCAN_STRIDE up to two paths (so that the common
  * scanners keep their row size), 1 + 3 per path beyond.

@@ -372,6 +372,52 @@ describe(`JSON passthrough: native scan and JS decoder give the same results${bu
     await same(init({ onNull: 'delete', index: { idStrategy: 'key', routing: 'field:t' } }), [[null, undefined, 'k-1'], ['{"t":"x"}', true, 'k-2']]);
   });
 
+  it('index names from {field:} tokens: strings, numbers, missing, nested, duplicates, invalid names, other types', async () => {
+    const cases: Case[] = [
+      ['{"service":{"name":"Api"},"env":"Prod","id":"a"}', true],
+      ['{"service":{"name":"web"},"env":"dev","id":"b"}', true],
+      ['{"service":{"name":42},"env":-7,"id":"c"}', true],
+      ['{"service":{"name":"a/b"},"env":"x","id":"d"}', true],
+      ['{"service":{"name":"_x"},"env":"x","id":"e"}', true],
+      ['{"service":{"name":".."},"env":"x","id":"f"}', true],
+      [`{"service":{"name":"${'n'.repeat(300)}"},"env":"x","id":"g"}`, true],
+      ['{"service":{},"env":"x","id":"h"}', true],
+      ['{"service":{"name":""},"env":"x","id":"i"}', true],
+      ['{"service":{"name":1.5},"env":"x","id":"j"}', true],
+      ['{"service":{"name":9007199254740993},"env":"x","id":"k"}', true],
+      ['{"service":{"name":true},"env":null,"id":"l"}', true],
+      ['{"service":{"name":{"x":1}},"env":[1],"id":"m"}', true],
+      ['{"service":{"name":"a","name":"B"},"env":"x","env":"Y","id":"n"}', true],
+      ['{"service":{"name":"\u0041pi"},"env":"x","id":"o"}', true],
+      ['{"service":{"name":"Ü ber"},"env":"x","id":"p"}', true],
+      ['{"service":"flat","env":"x","id":"q"}', true],
+      [null, undefined],
+    ];
+    const out = await same(init({ index: { name: 'logs-{field:service.name}' } }), cases);
+    expect(out.ndjson).to.include('"_index":"logs-api"');
+    expect(out.ndjson).to.include('"_index":"logs-42"');
+    expect(out.ndjson).to.include('"_index":"logs-b"');
+    expect(out.result.failures.map((f) => f.stage)).to.deep.equal(new Array(10).fill('route'));
+    for (const index of [
+      { name: '{field:service.name}' },
+      { name: '{field:env}-{field:service.name}-{topic}-{yyyy.MM}', timestampField: 'ts' },
+      { name: '{field:service.name}', idStrategy: 'field:id', pipeline: 'field:env', routing: 'field:service.name' },
+    ]) {
+      await same(init({ index }), cases);
+    }
+    // Eight paths, the scanner's most: timestamp, id, pipeline, routing and four name fields.
+    const eight = await same(
+      init({ index: { name: '{field:a}-{field:b.c}-{field:d}-{field:e}-{yyyy}', timestampField: 'ts', idStrategy: 'field:id', pipeline: 'field:p', routing: 'field:r' } }),
+      [
+        ['{"a":"A","b":{"c":1},"d":"D","e":"E","ts":"2025-01-02T00:00:00Z","id":"x","p":"pp","r":"rr"}', true],
+        ['{"a":"A","b":{"c":1},"d":"D","ts":"2025-01-02T00:00:00Z","id":"y","p":"pp","r":"rr"}', true],
+        ...cases,
+      ],
+    );
+    expect(eight.ndjson.split('\n').find((line) => line.includes('a-1-d-e'))).to.equal('{"index":{"_index":"a-1-d-e-2025","_id":"x","pipeline":"pp","routing":"rr","version":100,"version_type":"external"}}');
+    expect(eight.result.failures.map((f) => f.reason)).to.include('document has no non-empty string or whole number within ±(2^53 − 1) at e for index.name {field:e}');
+  });
+
   it('key ids, tombstone deletes, kafka and none ids', async () => {
     for (const idStrategy of ['key', 'kafka', 'none']) {
       await same(init({ onNull: 'delete', index: { idStrategy } }), [
@@ -437,6 +483,7 @@ describe(`JSON passthrough: native scan and JS decoder give the same results${bu
       init({ index: { name: 'r-{yyyy.MM.dd}', idStrategy: 'field:user.id' } }),
       init({ invalidUtf8: 'replace', index: { name: 'r-{yyyy}', timestampField: 'event.created', idStrategy: 'field:id' } }),
       init({ index: { name: 'r-{yyyy}', timestampField: 'event.created', idStrategy: 'field:id', pipeline: 'field:user.id', routing: 'field:user.name' } }),
+      init({ index: { name: 'r-{field:user.name}-{field:id}', timestampField: 'event.created', idStrategy: 'field:id', pipeline: 'field:user.id', routing: 'field:user.name' } }),
     ]) {
       await same(config, cases);
     }
