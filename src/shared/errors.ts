@@ -85,7 +85,7 @@ function describeTemplateProblem(template: string, problem: IndexTemplateProblem
   const quoted = JSON.stringify(template);
   switch (problem.kind) {
     case 'unknown_token':
-      return `unknown token {${problem.token}} in index name template ${quoted}; use {topic}, {partition} or a date such as {yyyy.MM.dd}`;
+      return `unknown token {${problem.token}} in index name template ${quoted}; use {topic}, {partition}, a date such as {yyyy.MM.dd} or {field:<dotted path>}`;
     case 'unbalanced_braces':
       return `unbalanced braces in index name template ${quoted}`;
     case 'invalid_name':

@@ -13,7 +13,7 @@ describe('configuration: {field:} tokens in index.name', () => {
       'index.name has 5 different {field:} paths; at most 4 are supported',
     ]);
     expect(messages(() => validateConfig({ ...minimal, index: { name: 'logs-{field:}' } }))).to.deep.equal([
-      'index.name is invalid: unknown token {field:} in index name template "logs-{field:}"; use {topic}, {partition} or a date such as {yyyy.MM.dd}',
+      'index.name is invalid: unknown token {field:} in index name template "logs-{field:}"; use {topic}, {partition}, a date such as {yyyy.MM.dd} or {field:<dotted path>}',
     ]);
   });
 

@@ -32,7 +32,7 @@ describe('errors', () => {
       err: new IndexTemplateError('logs-{day}', { kind: 'unknown_token', token: 'day' }),
       code: 'SLUICE_INDEX_TEMPLATE',
       retriable: false,
-      message: 'unknown token {day} in index name template "logs-{day}"; use {topic}, {partition} or a date such as {yyyy.MM.dd}',
+      message: 'unknown token {day} in index name template "logs-{day}"; use {topic}, {partition}, a date such as {yyyy.MM.dd} or {field:<dotted path>}',
     },
     { err: new ReferenceMarkersError('README.md'), code: 'SLUICE_DOCS_MARKERS', retriable: false, message: 'README.md has no config-reference markers' },
     { err: new TransformLoadError('m', undefined), code: 'SLUICE_TRANSFORM_LOAD', retriable: false, message: 'transform module m does not export a function named transform' },
