@@ -1,4 +1,4 @@
-// Sluice's JSON passthrough scan (loaded by src/shared/native.ts, used by workers/passthrough.ts).
+// Sluice's JSON passthrough scan (loaded by src/common/native.ts, used by workers/passthrough.ts).
 //
 // One call per batch. For each record range it decides whether the bytes can go to Elasticsearch as
 // they are: valid JSON (simdjson's DOM parser validates the whole text, UTF-8 included) whose top

@@ -1,9 +1,9 @@
 import type { Client } from '@elastic/elasticsearch';
 import rdkafka, { type KafkaConsumer, type Metadata } from 'node-rdkafka';
 import type { Logger } from 'pino';
-import { compileIndexTemplate } from './shared/index-name.js';
+import { compileIndexTemplate } from './common/index-name.js';
 import type { SluiceConfig } from './config/schema.js';
-import { createClient } from './shared/es-client.js';
+import { createClient } from './common/es-client.js';
 import { probeServer, serverName, targetName, type ServerInfo } from './elasticsearch/server.js';
 import { createTokenSource } from './kafka/auth.js';
 import { baseProperties, type RdkafkaProperties } from './kafka/base-config.js';

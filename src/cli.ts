@@ -6,9 +6,9 @@ import { runCommand } from './cli/run.js';
 import { loadConfig } from './config/load.js';
 import { redactConfig } from './config/redact.js';
 import { checkConfig } from './check.js';
-import { ConfigErrors, SluiceError } from './shared/errors.js';
-import { createLogger } from './shared/logger.js';
-import { loadTransform } from './shared/transform/load.js';
+import { ConfigErrors, SluiceError } from './common/errors.js';
+import { createLogger } from './common/logger.js';
+import { loadTransform } from './common/transform/load.js';
 
 async function main(argv: string[]): Promise<number> {
   const line = parseCommandLine(argv);

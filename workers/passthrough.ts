@@ -1,5 +1,5 @@
-import type { BatchReader } from '../src/shared/batch-layout.js';
-import { SCAN_SKIP, scanStride, TokenKind, type NativeAddon } from '../src/shared/native.js';
+import type { BatchReader } from '../src/common/batch-layout.js';
+import { SCAN_SKIP, scanStride, TokenKind, type NativeAddon } from '../src/common/native.js';
 
 /** What the native scan found for the records of one batch. */
 export interface PassthroughScan {

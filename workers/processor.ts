@@ -1,22 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { createLogger } from '../src/shared/logger.js';
-import { compatHeaders, createClient } from '../src/shared/es-client.js';
-import { BatchReader } from '../src/shared/batch-layout.js';
-import { documentId, getPath, idProblem, parseIdStrategy, recordKey } from '../src/shared/ids.js';
-import { actionExtras, parsePipeline, parseRouting, routeProblem, routeValue, type RouteOption, type ValueSource } from '../src/shared/routing.js';
-import { Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type WorkerInit, type WorkerSignal } from '../src/shared/protocol.js';
-import { nativeStatus, ScanStatus, type NativeStatus } from '../src/shared/native.js';
-import { countAckDelays } from '../src/shared/freshness.js';
+import { createLogger } from '../src/common/logger.js';
+import { compatHeaders, createClient } from '../src/common/es-client.js';
+import { BatchReader } from '../src/common/batch-layout.js';
+import { documentId, getPath, idProblem, parseIdStrategy, recordKey } from '../src/common/ids.js';
+import { actionExtras, parsePipeline, parseRouting, routeProblem, routeValue, type RouteOption, type ValueSource } from '../src/common/routing.js';
+import { Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type WorkerInit, type WorkerSignal } from '../src/common/protocol.js';
+import { nativeStatus, ScanStatus, type NativeStatus } from '../src/common/native.js';
+import { countAckDelays } from '../src/common/freshness.js';
 import { createDecoder } from './decode.js';
 import { createPassthrough, type PassthroughScan } from './passthrough.js';
 import { createActionLines, NdjsonEncoder } from './bulk/encoder.js';
 import { HaltMonitor } from './bulk/halt.js';
 import { Semaphore } from './bulk/semaphore.js';
 import { createBulkSink } from './bulk/sink.js';
-import { compileIndexTemplate, parseTimestamp } from '../src/shared/index-name.js';
-import { loadTransform } from '../src/shared/transform/load.js';
-import type { Document, TransformResult } from '../src/shared/transform/types.js';
+import { compileIndexTemplate, parseTimestamp } from '../src/common/index-name.js';
+import { loadTransform } from '../src/common/transform/load.js';
+import type { Document, TransformResult } from '../src/common/transform/types.js';
 
 type Problem = { stage: RecordFailure['stage']; reason: string };
 

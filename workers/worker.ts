@@ -1,5 +1,5 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import type { BatchResult, BatchTask, WorkerInit, WorkerSignal } from '../src/shared/protocol.js';
+import type { BatchResult, BatchTask, WorkerInit, WorkerSignal } from '../src/common/protocol.js';
 import { createBatchProcessor } from './processor.js';
 
 const notify = (signal: WorkerSignal): void => parentPort?.postMessage(signal);

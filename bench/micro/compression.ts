@@ -7,7 +7,7 @@ import { createApmGenerator } from '../apm-data.js';
 import { describeMachine } from '../machine.js';
 import { compressBody } from '../../workers/bulk/compression.js';
 import { createActionLines, NdjsonEncoder } from '../../workers/bulk/encoder.js';
-import { createApmLogTransform } from '../../src/shared/transform/apm-log.js';
+import { createApmLogTransform } from '../../src/common/transform/apm-log.js';
 
 /**
  * `_bulk` body compression on the bench's APM-log NDJSON: CPU seconds per MB of NDJSON and the

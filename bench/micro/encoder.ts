@@ -1,6 +1,6 @@
 import { createApmGenerator } from '../apm-data.js';
 import { createActionLines, NdjsonEncoder } from '../../workers/bulk/encoder.js';
-import { createApmLogTransform } from '../../src/shared/transform/apm-log.js';
+import { createApmLogTransform } from '../../src/common/transform/apm-log.js';
 import { formatTable, runRounds, writeResult, type MicroCase } from './rounds.js';
 
 /**

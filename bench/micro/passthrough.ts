@@ -1,5 +1,5 @@
-import { BatchReader } from '../../src/shared/batch-layout.js';
-import { loadNative, type NativeStatus } from '../../src/shared/native.js';
+import { BatchReader } from '../../src/common/batch-layout.js';
+import { loadNative, type NativeStatus } from '../../src/common/native.js';
 import { createPassthrough } from '../../workers/passthrough.js';
 import { formatTable, runRounds, writeResult, type MicroCase } from './rounds.js';
 import { buildTask, decodeOnly, DOCS, processorCase, workerInit } from './worker-path.js';

@@ -1,5 +1,5 @@
-import { createApmLogTransform } from '../../src/shared/transform/apm-log.js';
-import type { Document } from '../../src/shared/transform/types.js';
+import { createApmLogTransform } from '../../src/common/transform/apm-log.js';
+import type { Document } from '../../src/common/transform/types.js';
 
 const apmLog = createApmLogTransform();
 

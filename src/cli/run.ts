@@ -1,5 +1,5 @@
 import type { SluiceConfig } from '../config/schema.js';
-import { createLogger } from '../shared/logger.js';
+import { createLogger } from '../common/logger.js';
 import { startPipeline, type Progress } from '../pipeline/start.js';
 
 /**

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, ConfigErrors } from '../shared/errors.js';
+import { ConfigError, ConfigErrors } from '../common/errors.js';
 import type { SluiceConfig } from './schema.js';
 import { isPlainObject, leaves, setPath, validateConfig } from './validate.js';
 

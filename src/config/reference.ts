@@ -1,4 +1,4 @@
-import { ReferenceMarkersError } from '../shared/errors.js';
+import { ReferenceMarkersError } from '../common/errors.js';
 import { REQUIRED, type Leaf } from './schema.js';
 import { envName } from './load.js';
 import { leaves } from './validate.js';

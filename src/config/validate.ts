@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, ConfigErrors } from '../shared/errors.js';
-import { compileIndexTemplate, MAX_NAME_FIELDS } from '../shared/index-name.js';
-import { parseIdStrategy } from '../shared/ids.js';
+import { ConfigError, ConfigErrors } from '../common/errors.js';
+import { compileIndexTemplate, MAX_NAME_FIELDS } from '../common/index-name.js';
+import { parseIdStrategy } from '../common/ids.js';
 import { isTopicPattern, topicMatcher, topicPatternProblem } from '../kafka/topic-pattern.js';
 import { REQUIRED, schema, type Group, type Leaf, type SluiceConfig, type Spec } from './schema.js';
 

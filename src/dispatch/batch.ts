@@ -1,6 +1,6 @@
 import type { MessageHeader } from 'node-rdkafka';
-import { packBatch, recordBytes } from '../shared/batch-layout.js';
-import type { BatchTask } from '../shared/protocol.js';
+import { packBatch, recordBytes } from '../common/batch-layout.js';
+import type { BatchTask } from '../common/protocol.js';
 
 export { recordBytes };
 

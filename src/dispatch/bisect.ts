@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { backoffDelay } from '../shared/backoff.js';
-import { addStats, emptyStats, Outcome, type BatchResult } from '../shared/protocol.js';
+import { backoffDelay } from '../common/backoff.js';
+import { addStats, emptyStats, Outcome, type BatchResult } from '../common/protocol.js';
 import type { KafkaRecord, PartitionRun } from './batch.js';
 import type { TaskFate } from './task-watch.js';
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import { sleep } from '../shared/backoff.js';
-import { SluiceError } from '../shared/errors.js';
-import { Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type TaskSignal } from '../shared/protocol.js';
+import { sleep } from '../common/backoff.js';
+import { SluiceError } from '../common/errors.js';
+import { Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type TaskSignal } from '../common/protocol.js';
 import { tpKey, type Segment, type WatermarkTracker } from '../offsets/watermark.js';
 import { BatchBuilder, packTask, RECORD_OVERHEAD_BYTES, recordBytes, type KafkaRecord, type PartitionRun } from './batch.js';
 import { createBisector, type RunOutcome } from './bisect.js';

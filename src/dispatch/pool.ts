@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { BatchResult, BatchTask, WorkerInit } from '../shared/protocol.js';
+import type { BatchResult, BatchTask, WorkerInit } from '../common/protocol.js';
 
 /** What the pipeline needs of its worker threads. */
 export interface WorkerPool {

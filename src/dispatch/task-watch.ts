@@ -1,4 +1,4 @@
-import type { TaskSignal } from '../shared/protocol.js';
+import type { TaskSignal } from '../common/protocol.js';
 
 /** Why a run of a task failed: its own deadline, a worker terminated for another task, or itself. */
 export type TaskFate = 'timeout' | 'collateral' | 'failed';

@@ -2,11 +2,11 @@ import rdkafka, { type LibrdKafkaError, type MessageHeader, type Producer } from
 import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.js';
 import type { KafkaRecord } from '../dispatch/batch.js';
-import { DeadLetterClosedError, KafkaConnectError, KafkaError } from '../shared/errors.js';
+import { DeadLetterClosedError, KafkaConnectError, KafkaError } from '../common/errors.js';
 import type { TokenSource } from '../kafka/auth.js';
 import { baseProperties, type RdkafkaProperties } from '../kafka/base-config.js';
-import { formatRecordAt } from '../shared/coordinates.js';
-import { failureClass, type RecordFailure } from '../shared/protocol.js';
+import { formatRecordAt } from '../common/coordinates.js';
+import { failureClass, type RecordFailure } from '../common/protocol.js';
 import { classifyDeliveryError, describeCode, rdkafkaCode } from './classify.js';
 import { createDeadLetterSender, TRUNCATED_HEADER, type DeadLetterMessage } from './sender.js';
 

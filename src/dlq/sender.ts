@@ -1,7 +1,7 @@
 import type { MessageHeader } from 'node-rdkafka';
 import type { Logger } from 'pino';
-import { backoffDelay, sleep } from '../shared/backoff.js';
-import { DeadLetterClosedError, KafkaError } from '../shared/errors.js';
+import { backoffDelay, sleep } from '../common/backoff.js';
+import { DeadLetterClosedError, KafkaError } from '../common/errors.js';
 import { classifyDeliveryError, deliveryErrorHint } from './classify.js';
 
 /** Header added to a dead letter whose value was cut to fit the topic: the original value's length in bytes. */

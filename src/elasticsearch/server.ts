@@ -1,9 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { errors, type Client } from '@elastic/elasticsearch';
 import { redactUrl } from '../config/redact.js';
-import type { ServerKind } from '../shared/protocol.js';
-import type { ElasticsearchSettings } from '../shared/es-client.js';
-import { UnsupportedServerError } from '../shared/errors.js';
+import type { ServerKind } from '../common/protocol.js';
+import type { ElasticsearchSettings } from '../common/es-client.js';
+import { UnsupportedServerError } from '../common/errors.js';
 
 /** How logs and messages name where Sluice writes: the nodes (credentials redacted) or the cloud id. */
 export function targetName(es: Pick<ElasticsearchSettings, 'node' | 'cloudId'>): string {

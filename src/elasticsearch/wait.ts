@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.js';
 import { redactUrl } from '../config/redact.js';
-import { backoffDelay, sleep } from '../shared/backoff.js';
-import { createClient } from '../shared/es-client.js';
-import { ElasticsearchAuthError, SluiceError, UnsupportedServerError } from '../shared/errors.js';
+import { backoffDelay, sleep } from '../common/backoff.js';
+import { createClient } from '../common/es-client.js';
+import { ElasticsearchAuthError, SluiceError, UnsupportedServerError } from '../common/errors.js';
 import { probeServer, targetName, type ServerInfo } from './server.js';
 
 /**

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.js';
 import { redactUrl } from '../config/redact.js';
-import { backoffStep } from '../shared/backoff.js';
-import { InternalError, OAuthTokenError } from '../shared/errors.js';
+import { backoffStep } from '../common/backoff.js';
+import { InternalError, OAuthTokenError } from '../common/errors.js';
 
 type KafkaSettings = SluiceConfig['kafka'];
 

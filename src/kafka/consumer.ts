@@ -1,11 +1,11 @@
 import rdkafka, { type ConsumerGlobalConfig, type KafkaConsumer, type LibrdKafkaError, type Message, type TopicPartition, type TopicPartitionOffset } from 'node-rdkafka';
 import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.js';
-import { KafkaConnectError, KafkaFatalError, type KafkaError } from '../shared/errors.js';
+import { KafkaConnectError, KafkaFatalError, type KafkaError } from '../common/errors.js';
 import type { TokenSource } from './auth.js';
 import { baseProperties } from './base-config.js';
 import { parseOffsetReset, type OffsetReset } from '../offsets/lag.js';
-import { formatRecordAt, formatTp } from '../shared/coordinates.js';
+import { formatRecordAt, formatTp } from '../common/coordinates.js';
 import { INTERNAL_TOPICS_BLACKLIST, isTopicPattern } from './topic-pattern.js';
 
 const { CODES } = rdkafka;

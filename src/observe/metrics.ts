@@ -2,9 +2,9 @@ import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DispatchCounters } from '../dispatch/dispatcher.js';
-import { ACK_DELAY_BUCKETS } from '../shared/freshness.js';
-import { nativeStatus } from '../shared/native.js';
-import type { BatchStats, RetryClass } from '../shared/protocol.js';
+import { ACK_DELAY_BUCKETS } from '../common/freshness.js';
+import { nativeStatus } from '../common/native.js';
+import type { BatchStats, RetryClass } from '../common/protocol.js';
 import { tpKey } from '../offsets/watermark.js';
 import { createCountedHistogram } from './counted-histogram.js';
 
@@ -128,9 +128,9 @@ export function createMetrics(view?: PipelineView, options: { processMetrics?: b
     labelNames: ['topic', 'partition', 'to'],
     registers,
   });
-  // Which JSON passthrough the workers run: the native addon or the JS path (src/shared/native.ts).
+  // Which JSON passthrough the workers run: the native addon or the JS path (src/common/native.ts).
   new Gauge({ name: 'sluice_native', help: '1 for the path the JSON passthrough runs on: native (the simdjson addon) or js.', labelNames: ['path'], registers }).set({ path: nativeStatus().path }, 1);
-  // Counted per batch by the workers (src/shared/freshness.ts): no per-record work here.
+  // Counted per batch by the workers (src/common/freshness.ts): no per-record work here.
   const ackDelay = createCountedHistogram({
     name: 'sluice_record_ack_delay_seconds',
     help: 'Delay from a record\'s Kafka timestamp to the _bulk answer that indexed it (records without a timestamp not observed).',

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { formatTp, type TopicPartitionRef } from '../shared/coordinates.js';
+import { formatTp, type TopicPartitionRef } from '../common/coordinates.js';
 import { tpKey, type WatermarkTracker } from './watermark.js';
 
 export interface StuckPartition {

@@ -2,7 +2,7 @@ import type { TopicPartition } from 'node-rdkafka';
 import type { Logger } from 'pino';
 import type { HaltCause } from '../observe/metrics.js';
 import { tpKey } from '../offsets/watermark.js';
-import type { WorkerSignal } from '../shared/protocol.js';
+import type { WorkerSignal } from '../common/protocol.js';
 
 /** Where pauses and resumes go: the Kafka consumer. */
 export interface PauseTarget {

@@ -3,8 +3,8 @@ import type { SluiceConfig } from '../config/schema.js';
 import type { KafkaRecord } from '../dispatch/batch.js';
 import type { DeadLetterWindow } from '../dlq/breaker.js';
 import type { Metrics } from '../observe/metrics.js';
-import { DeadLetterBreakerError, RecordError, type SluiceError } from '../shared/errors.js';
-import { failureClass, type RecordFailure } from '../shared/protocol.js';
+import { DeadLetterBreakerError, RecordError, type SluiceError } from '../common/errors.js';
+import { failureClass, type RecordFailure } from '../common/protocol.js';
 import type { FlowControl } from './flow-control.js';
 
 /** What the fate needs of the dead-letter producer. */

@@ -1,4 +1,4 @@
-import type { WorkerSignal } from '../../src/shared/protocol.js';
+import type { WorkerSignal } from '../../src/common/protocol.js';
 
 /**
  * Counts this worker's requests that are stuck on a halting failure and tells the main thread

@@ -1,5 +1,5 @@
 import { errors } from '@elastic/elasticsearch';
-import type { RetryClass } from '../../src/shared/protocol.js';
+import type { RetryClass } from '../../src/common/protocol.js';
 import type { OpType } from './encoder.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Client } from '@elastic/elasticsearch';
-import { BulkResponseError } from '../../src/shared/errors.js';
+import { BulkResponseError } from '../../src/common/errors.js';
 
 /** Per-item result of a `_bulk` request, in request order. */
 export interface ItemResult {

@@ -1,9 +1,9 @@
 import type { Client } from '@elastic/elasticsearch';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { backoffDelay, sleep as sharedSleep } from '../../src/shared/backoff.js';
-import { InternalError } from '../../src/shared/errors.js';
-import type { RetryClass } from '../../src/shared/protocol.js';
+import { backoffDelay, sleep as sharedSleep } from '../../src/common/backoff.js';
+import { InternalError } from '../../src/common/errors.js';
+import type { RetryClass } from '../../src/common/protocol.js';
 import { compressBody, type Compression } from './compression.js';
 import type { EncodedBatch, OpType } from './encoder.js';
 import { buildRequests, subsetRequest, type BulkRequest } from './request-builder.js';

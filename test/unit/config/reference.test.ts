@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { REFERENCE_END, REFERENCE_START, renderReference, withReference } from '../../../src/config/reference.js';
-import { ReferenceMarkersError } from '../../../src/shared/errors.js';
+import { ReferenceMarkersError } from '../../../src/common/errors.js';
 import { leaves } from '../../../src/config/validate.js';
 
 describe('configuration reference', () => {

@@ -7,7 +7,7 @@ import { redactConfig } from '../../../src/config/redact.js';
 import { validateConfig } from '../../../src/config/validate.js';
 import { messages, minimal } from './support.js';
 import { securityProperties } from '../../../src/kafka/auth.js';
-import { REDACT_PATHS } from '../../../src/shared/logger.js';
+import { REDACT_PATHS } from '../../../src/common/logger.js';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfigErrors } from '../../../src/shared/errors.js';
+import { ConfigErrors } from '../../../src/common/errors.js';
 
 /** The smallest valid configuration. */
 export const minimal = { kafka: { brokers: 'localhost:9092', groupId: 'g', topics: ['logs'] } };

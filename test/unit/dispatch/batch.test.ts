@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { BatchBuilder, packTask, recordBytes, type KafkaRecord } from '../../../src/dispatch/batch.js';
-import { BatchReader } from '../../../src/shared/batch-layout.js';
+import { BatchReader } from '../../../src/common/batch-layout.js';
 import { tpKey } from '../../../src/offsets/watermark.js';
 
 const rec = (partition: number, offset: number, value: string | null, key?: string | Buffer | null): KafkaRecord => ({

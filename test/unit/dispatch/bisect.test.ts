@@ -3,7 +3,7 @@ import pino from 'pino';
 import type { KafkaRecord, PartitionRun } from '../../../src/dispatch/batch.js';
 import { createBisector, mergeResults, splitRuns, type BisectOptions, type RunOutcome } from '../../../src/dispatch/bisect.js';
 import type { TaskFate } from '../../../src/dispatch/task-watch.js';
-import { emptyStats, Outcome, type BatchResult, type BatchStats } from '../../../src/shared/protocol.js';
+import { emptyStats, Outcome, type BatchResult, type BatchStats } from '../../../src/common/protocol.js';
 
 const rec = (partition: number, offset: number): KafkaRecord => ({ topic: 't', partition, offset, value: Buffer.from('x') });
 const runOf = (partition: number, offsets: number[]): PartitionRun => ({ tp: `t/${partition}`, topic: 't', partition, records: offsets.map((o) => rec(partition, o)) });

@@ -3,9 +3,9 @@ import pino from 'pino';
 import { createDispatcher, type DispatchLimits } from '../../../src/dispatch/dispatcher.js';
 import { RECORD_OVERHEAD_BYTES, type KafkaRecord } from '../../../src/dispatch/batch.js';
 import { tpKey, WatermarkTracker } from '../../../src/offsets/watermark.js';
-import { sleep } from '../../../src/shared/backoff.js';
-import { BatchReader } from '../../../src/shared/batch-layout.js';
-import { emptyStats, Outcome, type BatchResult, type BatchTask } from '../../../src/shared/protocol.js';
+import { sleep } from '../../../src/common/backoff.js';
+import { BatchReader } from '../../../src/common/batch-layout.js';
+import { emptyStats, Outcome, type BatchResult, type BatchTask } from '../../../src/common/protocol.js';
 
 const logger = pino({ level: 'silent' });
 const rec = (partition: number, offset: number, size = 10): KafkaRecord => ({ topic: 't', partition, offset, value: Buffer.alloc(size, 0x61) });

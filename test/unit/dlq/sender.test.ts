@@ -3,7 +3,7 @@ import type { MessageHeader } from 'node-rdkafka';
 import pino from 'pino';
 import rdkafka from 'node-rdkafka';
 import { createDeadLetterSender, cutToFit, messageBytes, TRUNCATED_HEADER, type DeadLetterMessage, type SenderOptions } from '../../../src/dlq/sender.js';
-import { DeadLetterClosedError, KafkaError } from '../../../src/shared/errors.js';
+import { DeadLetterClosedError, KafkaError } from '../../../src/common/errors.js';
 import { HealthWatch } from '../../../src/observe/health.js';
 
 const E = rdkafka.CODES.ERRORS;

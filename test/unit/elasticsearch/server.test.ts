@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { compatHeaders, createClient } from '../../../src/shared/es-client.js';
+import { compatHeaders, createClient } from '../../../src/common/es-client.js';
 import { probeServer, serverName } from '../../../src/elasticsearch/server.js';
-import { UnsupportedServerError } from '../../../src/shared/errors.js';
+import { UnsupportedServerError } from '../../../src/common/errors.js';
 import { answering, rootOf, type Answer } from './search-root.js';
 
 const settings = (url: string) => ({ node: [url], cloudId: undefined, auth: {}, tls: { ca: undefined, rejectUnauthorized: true }, requestTimeoutMs: 5000 });

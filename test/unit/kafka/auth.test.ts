@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { validateConfig } from '../../../src/config/validate.js';
-import { InternalError, KafkaError, OAuthTokenError } from '../../../src/shared/errors.js';
+import { InternalError, KafkaError, OAuthTokenError } from '../../../src/common/errors.js';
 import { createTokenSource } from '../../../src/kafka/auth.js';
 
 const logger = pino({ level: 'silent' });

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMetrics } from '../../../src/observe/metrics.js';
-import { loadNative, logNativeStatus, NATIVE_ADDON_FILE, nativeStatus, type NativeStatus } from '../../../src/shared/native.js';
+import { loadNative, logNativeStatus, NATIVE_ADDON_FILE, nativeStatus, type NativeStatus } from '../../../src/common/native.js';
 
 describe('native fast path loader', () => {
   const present = join(mkdtempSync(join(tmpdir(), 'sluice-native-')), 'addon.node');

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createMetrics, type PartitionView, type PipelineView } from '../../../src/observe/metrics.js';
-import { ACK_DELAY_BUCKETS } from '../../../src/shared/freshness.js';
-import { emptyStats } from '../../../src/shared/protocol.js';
+import { ACK_DELAY_BUCKETS } from '../../../src/common/freshness.js';
+import { emptyStats } from '../../../src/common/protocol.js';
 
 function fakeView(over: Partial<PipelineView> = {}) {
   const counters = { records: 0, indexed: 0, skipped: 0, failed: 0, taskRetries: 0, taskTimeouts: 0, dropped: 0, deadLetterPending: 0 };

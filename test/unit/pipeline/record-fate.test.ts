@@ -4,8 +4,8 @@ import type { KafkaRecord } from '../../../src/dispatch/batch.js';
 import { DeadLetterWindow } from '../../../src/dlq/breaker.js';
 import { FlowControl } from '../../../src/pipeline/flow-control.js';
 import { createRecordFate, type RecordFateOptions } from '../../../src/pipeline/record-fate.js';
-import type { SluiceError } from '../../../src/shared/errors.js';
-import type { RecordFailure } from '../../../src/shared/protocol.js';
+import type { SluiceError } from '../../../src/common/errors.js';
+import type { RecordFailure } from '../../../src/common/protocol.js';
 
 const logger = pino({ level: 'silent' });
 const rec = (offset: number, partition = 0): KafkaRecord => ({ topic: 't', partition, offset, value: Buffer.from('{}') });

@@ -6,8 +6,8 @@ import { validateConfig } from '../../../src/config/validate.js';
 import type { WorkerPool } from '../../../src/dispatch/pool.js';
 import type { ConsumerHooks } from '../../../src/kafka/consumer.js';
 import { startPipeline, type PipelineConsumer, type PipelineDeps } from '../../../src/pipeline/start.js';
-import { BatchReader } from '../../../src/shared/batch-layout.js';
-import { emptyStats, Outcome, type BatchResult, type BatchTask, type WorkerInit } from '../../../src/shared/protocol.js';
+import { BatchReader } from '../../../src/common/batch-layout.js';
+import { emptyStats, Outcome, type BatchResult, type BatchTask, type WorkerInit } from '../../../src/common/protocol.js';
 
 const logger = pino({ level: 'silent' });
 const tp = (partition: number): TopicPartition => ({ topic: 'logs', partition });
@@ -151,7 +151,7 @@ describe('pipeline wiring', () => {
   it('a fatal Kafka client error ends the run with that error', async () => {
     const { config, deps, kafka } = setup();
     const pipeline = await startPipeline(config, { logger }, deps);
-    const { KafkaError } = await import('../../../src/shared/errors.js');
+    const { KafkaError } = await import('../../../src/common/errors.js');
     kafka.hooks().onFatal?.(new KafkaError('the Kafka client failed and cannot recover: fenced', -150));
     let error: Error | undefined;
     await pipeline.done.catch((err: Error) => (error = err));

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { packBatch, BatchReader, type PackableRecord } from '../../../src/shared/batch-layout.js';
-import { loadNative, ScanStatus } from '../../../src/shared/native.js';
+import { packBatch, BatchReader, type PackableRecord } from '../../../src/common/batch-layout.js';
+import { loadNative, ScanStatus } from '../../../src/common/native.js';
 import { createPassthrough } from '../../../workers/passthrough.js';
 
 const built = loadNative({ env: {} });

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { pack } from 'msgpackr';
 import { BatchBuilder, packTask, recordBytes, type KafkaRecord } from '../../../src/dispatch/batch.js';
 import { tpKey } from '../../../src/offsets/watermark.js';
-import { Outcome, type WorkerInit } from '../../../src/shared/protocol.js';
+import { Outcome, type WorkerInit } from '../../../src/common/protocol.js';
 import type { EncodedBatch } from '../../../workers/bulk/encoder.js';
 import type { DocFailure, SinkResult } from '../../../workers/bulk/sink.js';
 import { createBatchProcessor } from '../../../workers/processor.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzip, gunzipSync } from 'node:zlib';
 import pino from 'pino';
-import { createClient } from '../../../../src/shared/es-client.js';
+import { createClient } from '../../../../src/common/es-client.js';
 import type { Compression } from '../../../../workers/bulk/compression.js';
 import { actionLine, NdjsonEncoder } from '../../../../workers/bulk/encoder.js';
 import { HaltMonitor } from '../../../../workers/bulk/halt.js';

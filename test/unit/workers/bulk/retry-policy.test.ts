@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { errors } from '@elastic/elasticsearch';
-import { BulkResponseError } from '../../../../src/shared/errors.js';
+import { BulkResponseError } from '../../../../src/common/errors.js';
 import { classifyItem, classifyRequestError, mayRetry } from '../../../../workers/bulk/retry-policy.js';
 
 describe('retry policy', () => {

@@ -2,11 +2,11 @@ import { expect } from 'chai';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { createClient } from '../../../../src/shared/es-client.js';
+import { createClient } from '../../../../src/common/es-client.js';
 import { actionLine, NdjsonEncoder } from '../../../../workers/bulk/encoder.js';
 import { HaltMonitor } from '../../../../workers/bulk/halt.js';
 import { Semaphore } from '../../../../workers/bulk/semaphore.js';
-import type { WorkerSignal } from '../../../../src/shared/protocol.js';
+import type { WorkerSignal } from '../../../../src/common/protocol.js';
 import { createBulkSink } from '../../../../workers/bulk/sink.js';
 
 type Handler = (ids: string[], req: IncomingMessage) => { status: number; body: unknown };

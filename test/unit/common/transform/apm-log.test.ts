@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { cachedIsoClock, createApmLogTransform, createIsoTimestamp, flattenLabels, toIsoTimestamp } from '../../../../src/shared/transform/apm-log.js';
+import { cachedIsoClock, createApmLogTransform, createIsoTimestamp, flattenLabels, toIsoTimestamp } from '../../../../src/common/transform/apm-log.js';
 
 const base = {
   service_name: 'checkout',

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { getEventListeners } from 'node:events';
-import { backoffDelay, backoffStep, sleep } from '../../../src/shared/backoff.js';
+import { backoffDelay, backoffStep, sleep } from '../../../src/common/backoff.js';
 
 describe('backoff', () => {
   it('doubles the step from the base each attempt, up to the cap', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { BatchReader, packBatch, recordBytes, type PackableRecord } from '../../../src/shared/batch-layout.js';
+import { BatchReader, packBatch, recordBytes, type PackableRecord } from '../../../src/common/batch-layout.js';
 
 const rec = (offset: number, value: string | Buffer | null, key?: string | Buffer | null, timestamp?: number): PackableRecord => ({
   offset,

@@ -48,7 +48,7 @@ export type NativeStatus =
   | { path: 'native'; reason: 'loaded'; detail: string; addon: NativeAddon }
   | { path: 'js'; reason: 'disabled' | 'missing' | 'load_error'; detail: string };
 
-/** Where `npm ci` leaves the addon (this file runs from dist/src/shared/). */
+/** Where `npm ci` leaves the addon (this file runs from dist/src/common/). */
 export const NATIVE_ADDON_FILE = fileURLToPath(new URL('../../../native/build/Release/sluice_native.node', import.meta.url));
 
 export interface LoadNativeOptions {

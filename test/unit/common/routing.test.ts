@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { actionExtras, parsePipeline, parseRouting, routeProblem, routeValue } from '../../../src/shared/routing.js';
+import { actionExtras, parsePipeline, parseRouting, routeProblem, routeValue } from '../../../src/common/routing.js';
 
 describe('pipeline and routing values', () => {
   it('parses a pipeline name, field:<path> and key; nothing when unset', () => {

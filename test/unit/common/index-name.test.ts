@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { IndexTemplateError } from '../../../src/shared/errors.js';
-import { compileIndexTemplate, MAX_CACHED_NAMES, parseTimestamp } from '../../../src/shared/index-name.js';
+import { IndexTemplateError } from '../../../src/common/errors.js';
+import { compileIndexTemplate, MAX_CACHED_NAMES, parseTimestamp } from '../../../src/common/index-name.js';
 
 describe('index name templates', () => {
   const t = Date.UTC(2026, 10, 22, 7, 30);

@@ -3,7 +3,7 @@ import type { AckDelays } from './freshness.js';
 
 /**
  * The contract between the main thread and the worker threads: what a task, its result, a worker's
- * signals and its start-up data are. Both sides import src/shared/ and nothing else of each other.
+ * signals and its start-up data are. Both sides import src/common/ and nothing else of each other.
  * A task's records cross as the buffers of `batch-layout.ts`.
  */
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { validateConfig } from '../../../src/config/validate.js';
-import { workerInit } from '../../../src/shared/worker-init.js';
+import { workerInit } from '../../../src/common/worker-init.js';
 
 describe('worker init', () => {
   it('carries the options a worker reads, the server found at startup and its share of bulks', () => {

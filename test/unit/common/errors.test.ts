@@ -20,7 +20,7 @@ import {
   SluiceError,
   TransformLoadError,
   UnsupportedServerError,
-} from '../../../src/shared/errors.js';
+} from '../../../src/common/errors.js';
 
 describe('errors', () => {
   /** One instance of each class, with the code, retriability and message users read. */

@@ -5,13 +5,13 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 /**
- * The thread boundary, read from the sources: workers/ reaches only workers/ and src/shared/;
- * src/shared/ reaches only itself (and the config types, as `import type`); the rest of src/ never
+ * The thread boundary, read from the sources: workers/ reaches only workers/ and src/common/;
+ * src/common/ reaches only itself (and the config types, as `import type`); the rest of src/ never
  * reaches workers/. npm packages and node:* are open to all.
  */
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-/** The one file src/shared/ may import from outside, and only as `import type`: WorkerInit is typed from it. */
+/** The one file src/common/ may import from outside, and only as `import type`: WorkerInit is typed from it. */
 const CONFIG_TYPES = 'src/config/schema.ts';
 
 interface Import {
@@ -66,8 +66,8 @@ function violations(sources: ReadonlyMap<string, string>): string[] {
       const target = resolve(file, specifier);
       if (target === undefined) continue;
       let allowed = true;
-      if (inside(file, 'workers')) allowed = inside(target, 'workers') || inside(target, 'src/shared');
-      else if (inside(file, 'src/shared')) allowed = inside(target, 'src/shared') || (typeOnly && target === CONFIG_TYPES);
+      if (inside(file, 'workers')) allowed = inside(target, 'workers') || inside(target, 'src/common');
+      else if (inside(file, 'src/common')) allowed = inside(target, 'src/common') || (typeOnly && target === CONFIG_TYPES);
       else if (inside(file, 'src')) allowed = !inside(target, 'workers');
       if (!allowed) out.push(`${file} → ${specifier}${typeOnly ? ' (type)' : ''}`);
     }
@@ -96,7 +96,7 @@ describe('thread boundary', () => {
           "const m = await import('../src/pipeline/start.js');",
           "type T = typeof import('../src/observe/metrics.js');",
           "import { ok } from './bulk/sink.js';",
-          "import { shared } from '../src/shared/protocol.js';",
+          "import { shared } from '../src/common/protocol.js';",
           "import { isUtf8 } from 'node:buffer';",
           "import pino from 'pino';",
           "// import { c } from '../src/cli.js';",
@@ -104,7 +104,7 @@ describe('thread boundary', () => {
         ].join('\n'),
       ],
       [
-        'src/shared/b.ts',
+        'src/common/b.ts',
         [
           "import type { SluiceConfig } from '../config/schema.js';",
           "import { type SluiceConfig as C } from '../config/schema.js';",
@@ -118,7 +118,7 @@ describe('thread boundary', () => {
         [
           "import { r } from '../../workers/processor.js';",
           "export * from '../../workers/bulk/sink.js';",
-          "import { p } from '../shared/protocol.js';",
+          "import { p } from '../common/protocol.js';",
           "import { d } from '../dispatch/dispatcher.js';",
           "const url = new URL('../../workers/worker.js', import.meta.url);",
         ].join('\n'),
@@ -130,8 +130,8 @@ describe('thread boundary', () => {
       'workers/a.ts → ../src/kafka/consumer.js',
       'workers/a.ts → ../src/pipeline/start.js',
       'workers/a.ts → ../src/observe/metrics.js (type)',
-      'src/shared/b.ts → ../config/schema.js',
-      'src/shared/b.ts → ../config/validate.js (type)',
+      'src/common/b.ts → ../config/schema.js',
+      'src/common/b.ts → ../config/validate.js (type)',
       'src/pipeline/c.ts → ../../workers/processor.js',
       'src/pipeline/c.ts → ../../workers/bulk/sink.js',
     ]);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { formatRecordAt, formatTp } from '../../../src/shared/coordinates.js';
+import { formatRecordAt, formatTp } from '../../../src/common/coordinates.js';
 
 describe('coordinates', () => {
   it('names a partition topic[partition] and a record topic[partition]@offset', () => {

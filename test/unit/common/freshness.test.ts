@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { ACK_DELAY_BUCKETS, countAckDelays } from '../../../src/shared/freshness.js';
-import { addStats, emptyStats, Outcome } from '../../../src/shared/protocol.js';
+import { ACK_DELAY_BUCKETS, countAckDelays } from '../../../src/common/freshness.js';
+import { addStats, emptyStats, Outcome } from '../../../src/common/protocol.js';
 
 /** Records as the worker reads them: one Kafka timestamp (ms) each. */
 const records = (timestamps: number[]) => ({ count: timestamps.length, timestamp: (r: number) => timestamps[r] as number });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { documentId, idProblem, parseIdStrategy, recordKey } from '../../../src/shared/ids.js';
+import { documentId, idProblem, parseIdStrategy, recordKey } from '../../../src/common/ids.js';
 
 const key = (b: Buffer) => recordKey(b, 0, b.length);
 
