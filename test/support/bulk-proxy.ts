@@ -1,6 +1,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { seededRandom } from './random.js';
 
 /**
  * An HTTP proxy in front of the real Elasticsearch that answers the `_bulk` items its `refuse`
@@ -43,7 +44,7 @@ export type Refuse = (item: BulkAction) => Refusal | undefined;
  * queue does. Seeded, so a failing run can be repeated with the same rejections.
  */
 export function rejectShare(share: number, seed = 1): Refuse {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const rejected: Refusal = { status: 429, type: 'es_rejected_execution_exception', reason: 'rejected execution (injected by the test proxy)' };
   return () => (random() < share ? rejected : undefined);
 }
@@ -145,17 +146,5 @@ export async function startBulkProxy(target: string, refuse: Refuse): Promise<Bu
         server.closeAllConnections();
         server.close(() => resolve());
       }),
-  };
-}
-
-/** A small seeded generator, so a failing run can be repeated with the same rejections. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

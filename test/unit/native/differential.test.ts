@@ -7,6 +7,8 @@ import type { BatchResult, WorkerInit } from '../../../src/common/protocol.js';
 import type { EncodedBatch } from '../../../workers/bulk/encoder.js';
 import type { SinkResult } from '../../../workers/bulk/sink.js';
 import { createBatchProcessor } from '../../../workers/processor.js';
+import { seededRandom } from '../../support/random.js';
+import { testWorkerInit } from '../../support/worker-init.js';
 
 // The same records through the worker's two JSON passthroughs, the native scan and the JS decoder
 // (native forced off as SLUICE_NATIVE=0 does): outcomes, failure reasons and NDJSON bytes must be
@@ -16,24 +18,9 @@ import { createBatchProcessor } from '../../../workers/processor.js';
 const logger = pino({ level: 'silent' });
 const built = loadNative({ env: {} });
 const jsOnly = loadNative({ env: { SLUICE_NATIVE: '0' } });
+// maxDocBytes above the 1 MB values of the cases.
+const init = (over: Parameters<typeof testWorkerInit>[0] = {}): WorkerInit => testWorkerInit({ maxDocBytes: 2 << 20, ...over });
 
-function init(over: Partial<Omit<WorkerInit, 'index'>> & { index?: Partial<WorkerInit['index']> } = {}): WorkerInit {
-  return {
-    elasticsearch: { node: ['http://127.0.0.1:1'], cloudId: undefined, auth: {}, tls: { ca: undefined, rejectUnauthorized: true }, requestTimeoutMs: 1000, server: { product: 'elasticsearch', major: 8 } },
-    inputFormat: 'json',
-    invalidUtf8: 'fail',
-    transform: 'none',
-    onNull: 'skip',
-    maxDocBytes: 2 << 20,
-    bulkMaxBytes: 1 << 20,
-    compression: 'none',
-    maxConcurrentBulks: 1,
-    retry: { maxRetries: 0, backoffMs: 1, maxBackoffMs: 1 },
-    logLevel: 'silent',
-    ...over,
-    index: { name: '{topic}', timestampField: '@timestamp', opType: 'index', idStrategy: 'kafka', ...over.index },
-  };
-}
 
 /** A record value, and whether the native scan should accept it (undefined: either is fine). */
 type Case = [value: string | Buffer | null, native: boolean | undefined, key?: string];
@@ -441,7 +428,7 @@ describe(`JSON passthrough: native scan and JS decoder give the same results${bu
   });
 
   it('seeded random documents and corruptions of them', async () => {
-    const random = mulberry32(20261202);
+    const random = seededRandom(20261202);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
     const ws = (): string => (random() < 0.7 ? '' : pick([' ', '\n', '\r\n', '\t', '  \n  ']));
     const scalar = (): string =>
@@ -490,13 +477,3 @@ describe(`JSON passthrough: native scan and JS decoder give the same results${bu
   });
 });
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

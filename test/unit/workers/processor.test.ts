@@ -6,30 +6,15 @@ import pino from 'pino';
 import { pack } from 'msgpackr';
 import { BatchBuilder, packTask, recordBytes, type KafkaRecord } from '../../../src/dispatch/batch.js';
 import { tpKey } from '../../../src/offsets/watermark.js';
-import { Outcome, type WorkerInit } from '../../../src/common/protocol.js';
+import { Outcome } from '../../../src/common/protocol.js';
 import type { EncodedBatch } from '../../../workers/bulk/encoder.js';
 import type { DocFailure, SinkResult } from '../../../workers/bulk/sink.js';
 import { createBatchProcessor } from '../../../workers/processor.js';
+import { testWorkerInit } from '../../support/worker-init.js';
 
 const logger = pino({ level: 'silent' });
+const init = testWorkerInit;
 
-function init(over: Partial<Omit<WorkerInit, 'index'>> & { index?: Partial<WorkerInit['index']> } = {}): WorkerInit {
-  return {
-    elasticsearch: { node: ['http://127.0.0.1:1'], cloudId: undefined, auth: {}, tls: { ca: undefined, rejectUnauthorized: true }, requestTimeoutMs: 1000, server: { product: 'elasticsearch', major: 8 } },
-    inputFormat: 'json',
-    invalidUtf8: 'fail',
-    transform: 'none',
-    onNull: 'skip',
-    maxDocBytes: 1 << 20,
-    bulkMaxBytes: 1 << 20,
-    compression: 'none',
-    maxConcurrentBulks: 1,
-    retry: { maxRetries: 0, backoffMs: 1, maxBackoffMs: 1 },
-    logLevel: 'silent',
-    ...over,
-    index: { name: '{topic}', timestampField: '@timestamp', opType: 'index', idStrategy: 'kafka', ...over.index },
-  };
-}
 
 /** Captures what would be sent; fails the documents the test names. */
 function captureSink(failDoc?: (doc: number, lines: string[]) => DocFailure | undefined) {
