@@ -1,13 +1,13 @@
 import type { MessageHeader } from 'node-rdkafka';
 import { createApmGenerator } from '../apm-data.js';
-import { BatchBuilder, packTask, RECORD_OVERHEAD_BYTES, recordBytes, type KafkaRecord } from '../../src/dispatch/batch.js';
+import { BatchBuilder, packTask, type KafkaRecord } from '../../src/dispatch/batch.js';
 import { tpKey } from '../../src/offsets/watermark.js';
 import { formatTable, runRounds, writeResult } from './rounds.js';
 
 /**
  * The main thread's per-record cost between the consumer and the worker pool: for each record as
  * node-rdkafka delivers it (a message object with its own value Buffer, a key Buffer, two headers),
- * what the dispatcher's `add` does — `tpKey`, `recordBytes`, `BatchBuilder.add`, a batch sealed at
+ * what the dispatcher's `add` does — `tpKey`, `BatchBuilder.add` (which sizes the record), a batch sealed at
  * pipeline.batchDocs or pipeline.batchBytes (defaults 5000, 4 MiB) — and `packTask` of each sealed
  * batch (the copy into one transferable buffer). Left out: the partition ownership check (a lookup
  * in the watermark tracker), the queue and the post to the pool. Values are the bench's APM records
@@ -63,8 +63,7 @@ function packAll(): number {
   };
   for (const r of records) {
     const tp = tpKey(r.topic, r.partition);
-    const payload = recordBytes(r);
-    pending.add(tp, r, payload + RECORD_OVERHEAD_BYTES, payload, 0);
+    pending.add(tp, r, 0);
     if (pending.count >= BATCH_DOCS || pending.payloadBytes >= BATCH_BYTES) seal();
   }
   if (pending.count > 0) seal();

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { createApmGenerator } from '../apm-data.js';
-import { BatchBuilder, packTask, recordBytes, type KafkaRecord } from '../../src/dispatch/batch.js';
+import { BatchBuilder, packTask, type KafkaRecord } from '../../src/dispatch/batch.js';
 import { tpKey } from '../../src/offsets/watermark.js';
 import { BatchReader } from '../../src/common/batch-layout.js';
 import type { NativeStatus } from '../../src/common/native.js';
@@ -33,7 +33,7 @@ export function buildTask(seed: number): BatchTask {
       value: Buffer.from(JSON.stringify(next())),
       key: Buffer.from(`k${i}`),
     };
-    builder.add(tpKey(r.topic, partition), r, recordBytes(r), recordBytes(r), 0);
+    builder.add(tpKey(r.topic, partition), r, 0);
   }
   return packTask([...builder.runs.values()]).task;
 }

@@ -1,9 +1,10 @@
 /**
- * How a batch crosses the thread boundary: three transferred buffers, never message objects. The
- * main thread writes it (`packBatch`), a worker reads it (`BatchReader`); nothing else knows the
- * layout.
+ * How a batch crosses the thread boundary: three buffers, never message objects. The main thread
+ * writes it (`packBatch` on the JS consume path; the native consumer writes `data` itself and
+ * `dispatch/batch.ts` the index), a worker reads it (`BatchReader`).
  *
- *   data     ArrayBuffer   value₀ key₀ value₁ key₁ …            (raw bytes, back to back)
+ *   data     ArrayBuffer   value₀ key₀ value₁ key₁ …            (raw bytes, back to back;
+ *                          or the native consumer's SharedArrayBuffer chunk, other bytes between)
  *   index    Uint32Array   [valueStart, valueEnd, keyStart, keyEnd] per record, into `data`;
  *                          a start of NULL_REF marks a null value (tombstone) or a null key
  *   coords   Float64Array  [offset, timestampMs] per record
@@ -25,7 +26,11 @@ export interface Slice {
 
 /** A packed batch: the part of a task that is the records. */
 export interface PackedBatch {
-  data: ArrayBuffer;
+  /**
+   * Transferred when the main thread packed the values (JS consume path); the native consumer's
+   * chunk, shared and never written again, when it wrote them (ranges then point into the chunk).
+   */
+  data: ArrayBuffer | SharedArrayBuffer;
   index: Uint32Array;
   coords: Float64Array;
   slices: Slice[];

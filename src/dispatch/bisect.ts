@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { backoffDelay } from '../common/backoff.js';
 import { addStats, emptyStats, Outcome, type BatchResult } from '../common/protocol.js';
-import type { KafkaRecord, PartitionRun } from './batch.js';
+import type { PartitionRun } from './batch.js';
 import type { TaskFate } from './task-watch.js';
 
 /** How one run of records on the pool ended: their result, or how the worker failed them. */
@@ -50,7 +50,7 @@ export function createBisector(options: BisectOptions): (runs: PartitionRun[], s
       if ('result' in outcome) return outcome.result;
       const { err, fate } = outcome;
       options.onFailure();
-      const records = runs.reduce((n, r) => n + r.records.length, 0);
+      const records = runs.reduce((n, r) => n + r.length, 0);
       if (fate === 'collateral') {
         logger.warn({ records }, 'batch was on a worker thread terminated for another task; running it again');
         continue;
@@ -65,7 +65,7 @@ export function createBisector(options: BisectOptions): (runs: PartitionRun[], s
         continue;
       }
       if (records === 1) {
-        const r = runs[0]?.records[0] as KafkaRecord;
+        const r = (runs[0] as PartitionRun).record(0);
         const reason = timedOut
           ? `worker timed out: decode, transform and encode of this record took longer than pipeline.taskTimeoutMs (${options.timeoutMs} ms)`
           : `worker failed ${attempt} times on this record: ${err instanceof Error ? err.message : String(err)}`;
@@ -87,10 +87,10 @@ export function splitRuns(runs: readonly PartitionRun[], count: number): [Partit
   const right: PartitionRun[] = [];
   let seen = 0;
   for (const run of runs) {
-    const take = Math.max(0, Math.min(run.records.length, count - seen));
-    if (take > 0) left.push({ ...run, records: run.records.slice(0, take) });
-    if (take < run.records.length) right.push({ ...run, records: run.records.slice(take) });
-    seen += run.records.length;
+    const take = Math.max(0, Math.min(run.length, count - seen));
+    if (take > 0) left.push(take === run.length ? run : run.slice(0, take));
+    if (take < run.length) right.push(take === 0 ? run : run.slice(take));
+    seen += run.length;
   }
   return [left, right];
 }

@@ -3,7 +3,7 @@ import { sleep } from '../common/backoff.js';
 import { SluiceError } from '../common/errors.js';
 import { Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type TaskSignal } from '../common/protocol.js';
 import { tpKey, type Segment, type WatermarkTracker } from '../offsets/watermark.js';
-import { BatchBuilder, packTask, RECORD_OVERHEAD_BYTES, recordBytes, type KafkaRecord, type PartitionRun } from './batch.js';
+import { BatchBuilder, packTask, rowsWithin, type FetchedRows, type KafkaRecord, type PartitionRun } from './batch.js';
 import { createBisector, type RunOutcome } from './bisect.js';
 import { TaskWatch } from './task-watch.js';
 
@@ -79,8 +79,6 @@ interface Sealed {
   attempts: number;
 }
 
-const sizeOf = (r: KafkaRecord): number => recordBytes(r) + RECORD_OVERHEAD_BYTES;
-
 /**
  * Gathers fetched records into batches (by bytes, docs, linger and `flush`), registers each batch's
  * per-partition ranges with the watermark tracker in fetch order, and runs batches on the worker
@@ -123,6 +121,9 @@ export function createDispatcher(options: DispatcherOptions) {
       },
     });
 
+  const full = (): boolean => pending.count >= limits.batchDocs || pending.payloadBytes >= limits.batchBytes;
+
+  /** Records of the JS consume path (node-rdkafka message objects). */
   function add(records: readonly KafkaRecord[]): void {
     // Records came without a flush: Kafka has more, so the batch fills up as usual.
     flushDeferred = false;
@@ -134,11 +135,38 @@ export function createDispatcher(options: DispatcherOptions) {
         counters.dropped++;
         continue;
       }
-      const payload = recordBytes(r);
-      pending.add(tp, r, payload + RECORD_OVERHEAD_BYTES, payload, t);
+      pending.add(tp, r, t);
       counters.records++;
-      if (pending.count >= limits.batchDocs || pending.payloadBytes >= limits.batchBytes) seal();
+      if (full()) seal();
     }
+    gathered();
+  }
+
+  /** Records of the native consume path: a consume call's rows, taken run by run, never one by one. */
+  function addRows(rows: FetchedRows): void {
+    flushDeferred = false;
+    const t = now();
+    // The rows of a task lie in one chunk: the consumer moved to a new one, so the batch ends here.
+    if (pending.chunk !== undefined && pending.chunk !== rows.data) seal();
+    for (const run of rows.runs) {
+      const tp = tpKey(run.topic, run.partition);
+      if (!tracker.owns(tp)) {
+        counters.dropped += run.end - run.start;
+        continue;
+      }
+      for (let start = run.start; start < run.end; ) {
+        const end = rowsWithin(rows, start, run.end, limits.batchDocs - pending.count, limits.batchBytes - pending.payloadBytes);
+        pending.addRows(tp, run.topic, run.partition, rows, start, end, t);
+        counters.records += end - start;
+        start = end;
+        if (full()) seal();
+      }
+    }
+    gathered();
+  }
+
+  /** Records were added: a batch not full yet goes at `lingerMs` at the latest. */
+  function gathered(): void {
     if (pending.count > 0 && linger === undefined) {
       linger = setTimeout(() => {
         linger = undefined;
@@ -171,9 +199,7 @@ export function createDispatcher(options: DispatcherOptions) {
     }
     if (pending.count === 0) return;
     const runs = [...pending.runs.values()];
-    const segments = runs.map((run) =>
-      tracker.open(run.tp, (run.records[0] as KafkaRecord).offset, (run.records[run.records.length - 1] as KafkaRecord).offset),
-    );
+    const segments = runs.map((run) => tracker.open(run.tp, run.offset(0), run.offset(run.length - 1)));
     queue.push({ runs, segments, bytes: pending.bytes, count: pending.count, attempts: 0 });
     queuedBytes += pending.bytes;
     pending = new BatchBuilder();
@@ -251,7 +277,7 @@ export function createDispatcher(options: DispatcherOptions) {
       let failedAt: number | undefined;
       const parked: Array<Promise<void>> = [];
       const first = i;
-      for (const record of run.records) {
+      for (let k = 0; k < run.length; k++, i++) {
         const outcome = result.outcomes[i];
         if (outcome === Outcome.Indexed) counters.indexed++;
         else if (outcome === Outcome.Skipped) counters.skipped++;
@@ -259,15 +285,14 @@ export function createDispatcher(options: DispatcherOptions) {
         else {
           counters.failed++;
           const failure = failures.get(i) ?? { record: i, stage: 'index' as const, reason: 'no outcome reported' };
-          const fate = failedAt === undefined ? options.onFailed(record, failure) : 'block';
-          if (fate === 'block') failedAt ??= record.offset;
+          const fate = failedAt === undefined ? options.onFailed(run.record(k), failure) : 'block';
+          if (fate === 'block') failedAt ??= run.offset(k);
           else if (fate !== 'done') parked.push(fate);
         }
-        i++;
       }
       if (owned && options.onIndexed) {
-        const last = lastIndexed(run, result.outcomes, first);
-        if (last) options.onIndexed({ topic: run.topic, partition: run.partition }, last.offset, last.timestamp as number);
+        const k = lastIndexed(run, result.outcomes, first);
+        if (k >= 0) options.onIndexed({ topic: run.topic, partition: run.partition }, run.offset(k), run.timestamp(k));
       }
       const finish = (done: boolean): void => {
         const n = (inFlightByTp.get(run.tp) ?? 1) - 1;
@@ -282,7 +307,7 @@ export function createDispatcher(options: DispatcherOptions) {
       if (parked.length === 0) finish(true);
       else {
         // The run's records stay in memory (and in the byte budget) until Kafka has them.
-        const bytes = run.records.reduce((n, r) => n + sizeOf(r), 0);
+        const bytes = run.bytes;
         parkedBytes += bytes;
         counters.deadLetterPending += parked.length;
         const unpark = (): void => {
@@ -319,18 +344,15 @@ export function createDispatcher(options: DispatcherOptions) {
    * Returns whether they all settled.
    */
   async function release(tps: ReadonlySet<string>, deadlineMs: number): Promise<boolean> {
-    pending.drop(tps, sizeOf);
+    pending.drop(tps);
     for (let q = 0; q < queue.length; q++) {
       const batch = queue[q] as Sealed;
       const keep = batch.runs.map((r) => !tps.has(r.tp));
       if (keep.every(Boolean)) continue;
       for (const r of batch.runs.filter((_, k) => !keep[k])) {
-        for (const rec of r.records) {
-          const s = sizeOf(rec);
-          batch.bytes -= s;
-          queuedBytes -= s;
-          batch.count--;
-        }
+        batch.bytes -= r.bytes;
+        queuedBytes -= r.bytes;
+        batch.count -= r.length;
       }
       batch.segments = batch.segments.filter((_, k) => keep[k]);
       batch.runs = batch.runs.filter((_, k) => keep[k]);
@@ -372,6 +394,7 @@ export function createDispatcher(options: DispatcherOptions) {
 
   return {
     add,
+    addRows,
     /**
      * Kafka had nothing more waiting: seal the records gathered so far now rather than at
      * `lingerMs`, when a batch can start (within `maxInFlightBulks` and `maxInFlightBytes`).
@@ -402,13 +425,12 @@ export function createDispatcher(options: DispatcherOptions) {
 export type Dispatcher = ReturnType<typeof createDispatcher>;
 
 /**
- * The run's last indexed record with a Kafka timestamp, from its end backwards: one step when its
- * last record was indexed, as it usually is.
+ * The run's last indexed record with a Kafka timestamp (its position, -1 if none), from its end
+ * backwards: one step when its last record was indexed, as it usually is.
  */
-function lastIndexed(run: PartitionRun, outcomes: Uint8Array, first: number): KafkaRecord | undefined {
-  for (let k = run.records.length - 1; k >= 0; k--) {
-    const record = run.records[k] as KafkaRecord;
-    if (outcomes[first + k] === Outcome.Indexed && (record.timestamp ?? 0) > 0) return record;
+function lastIndexed(run: PartitionRun, outcomes: Uint8Array, first: number): number {
+  for (let k = run.length - 1; k >= 0; k--) {
+    if (outcomes[first + k] === Outcome.Indexed && run.timestamp(k) > 0) return k;
   }
-  return undefined;
+  return -1;
 }

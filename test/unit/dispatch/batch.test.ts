@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { BatchBuilder, packTask, recordBytes, type KafkaRecord } from '../../../src/dispatch/batch.js';
+import { BatchBuilder, packTask, RECORD_OVERHEAD_BYTES, type KafkaRecord } from '../../../src/dispatch/batch.js';
 import { BatchReader } from '../../../src/common/batch-layout.js';
 import { tpKey } from '../../../src/offsets/watermark.js';
 
@@ -16,7 +16,7 @@ describe('batch packing', () => {
   it('groups records by partition in arrival order and packs values and keys into one buffer', () => {
     const b = new BatchBuilder();
     const records = [rec(0, 5, 'a0'), rec(1, 9, 'b1', 'k'), rec(0, 6, null, Buffer.from('kk')), rec(1, 10, 'ünï')];
-    for (const r of records) b.add(tpKey(r.topic, r.partition), r, recordBytes(r), recordBytes(r), 0);
+    for (const r of records) b.add(tpKey(r.topic, r.partition), r, 0);
     expect(b.count).to.equal(4);
     const { task, transferList } = packTask([...b.runs.values()], 7);
     expect(task.id).to.equal(7);
@@ -38,16 +38,16 @@ describe('batch packing', () => {
   it('keeps offsets above 2^32 exact', () => {
     const b = new BatchBuilder();
     const r = rec(0, 2 ** 40 + 7, 'x');
-    b.add('k', r, 1, 1, 0);
+    b.add('k', r, 0);
     expect(new BatchReader(packTask([...b.runs.values()]).task).offset(0)).to.equal(2 ** 40 + 7);
   });
 
   it('drops the records of revoked partitions and their bytes', () => {
     const b = new BatchBuilder();
-    for (const r of [rec(0, 1, 'aaaa'), rec(1, 1, 'bb'), rec(0, 2, 'cccc')]) b.add(tpKey('t', r.partition), r, recordBytes(r), recordBytes(r), 0);
-    b.drop(new Set([tpKey('t', 0)]), recordBytes);
+    for (const r of [rec(0, 1, 'aaaa'), rec(1, 1, 'bb'), rec(0, 2, 'cccc')]) b.add(tpKey('t', r.partition), r, 0);
+    b.drop(new Set([tpKey('t', 0)]));
     expect(b.count).to.equal(1);
-    expect(b.bytes).to.equal(2);
+    expect(b.bytes).to.equal(2 + RECORD_OVERHEAD_BYTES);
     expect(b.payloadBytes).to.equal(2);
     expect([...b.runs.keys()]).to.deep.equal([tpKey('t', 1)]);
   });

@@ -1,13 +1,13 @@
 import { expect } from 'chai';
 import pino from 'pino';
-import type { KafkaRecord, PartitionRun } from '../../../src/dispatch/batch.js';
+import { RecordsRun, type KafkaRecord, type PartitionRun } from '../../../src/dispatch/batch.js';
 import { createBisector, mergeResults, splitRuns, type BisectOptions, type RunOutcome } from '../../../src/dispatch/bisect.js';
 import type { TaskFate } from '../../../src/dispatch/task-watch.js';
 import { emptyStats, Outcome, type BatchResult, type BatchStats } from '../../../src/common/protocol.js';
 
 const rec = (partition: number, offset: number): KafkaRecord => ({ topic: 't', partition, offset, value: Buffer.from('x') });
-const runOf = (partition: number, offsets: number[]): PartitionRun => ({ tp: `t/${partition}`, topic: 't', partition, records: offsets.map((o) => rec(partition, o)) });
-const offsetsOf = (runs: PartitionRun[]): number[] => runs.flatMap((r) => r.records.map((x) => x.offset));
+const runOf = (partition: number, offsets: number[]): PartitionRun => new RecordsRun(`t/${partition}`, 't', partition, offsets.map((o) => rec(partition, o)));
+const offsetsOf = (runs: PartitionRun[]): number[] => runs.flatMap((r) => Array.from({ length: r.length }, (_, k) => r.offset(k)));
 const indexed = (n: number): BatchResult => ({ outcomes: new Uint8Array(n).fill(Outcome.Indexed), failures: [], stats: { ...emptyStats(), docs: n } });
 
 /**
@@ -146,12 +146,12 @@ describe('bisect: a batch whose worker fails', () => {
 describe('bisect: batch splitting', () => {
   it('splits runs by record count, keeping partitions and order, and merges results back', () => {
     const runs = [
-      { tp: 'a', topic: 't', partition: 0, records: [rec(0, 0), rec(0, 1), rec(0, 2)] },
-      { tp: 'b', topic: 't', partition: 1, records: [rec(1, 0), rec(1, 1)] },
+      new RecordsRun('a', 't', 0, [rec(0, 0), rec(0, 1), rec(0, 2)]),
+      new RecordsRun('b', 't', 1, [rec(1, 0), rec(1, 1)]),
     ];
     const [left, right] = splitRuns(runs, 4);
-    expect(left.map((r) => [r.partition, r.records.map((x) => x.offset)])).to.deep.equal([[0, [0, 1, 2]], [1, [0]]]);
-    expect(right.map((r) => [r.partition, r.records.map((x) => x.offset)])).to.deep.equal([[1, [1]]]);
+    expect(left.map((r) => [r.partition, Array.from({ length: r.length }, (_, k) => r.offset(k))])).to.deep.equal([[0, [0, 1, 2]], [1, [0]]]);
+    expect(right.map((r) => [r.partition, Array.from({ length: r.length }, (_, k) => r.offset(k))])).to.deep.equal([[1, [1]]]);
     const stats = (): BatchStats => ({ ...emptyStats(), docs: 1, bulkRequests: 1, bulkBytes: 1, bulkMs: [5], retries: { overload: 1 } });
     const merged = mergeResults(
       { outcomes: Uint8Array.of(1, 1, 3, 1), failures: [{ record: 2, stage: 'index', reason: 'x' }], stats: stats() },

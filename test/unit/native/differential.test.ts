@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import pino from 'pino';
-import { BatchBuilder, packTask, recordBytes, type KafkaRecord } from '../../../src/dispatch/batch.js';
+import { BatchBuilder, packTask, type KafkaRecord } from '../../../src/dispatch/batch.js';
 import { tpKey } from '../../../src/offsets/watermark.js';
 import { loadNative, scanStride, ScanStatus, type JsonScanner, type NativeAddon, type NativeStatus } from '../../../src/common/native.js';
 import type { BatchResult, WorkerInit } from '../../../src/common/protocol.js';
@@ -36,7 +36,7 @@ function task(cases: readonly Case[]) {
       value: value === null ? null : Buffer.isBuffer(value) ? value : Buffer.from(value),
       key: key === undefined ? null : Buffer.from(key),
     };
-    b.add(tpKey(r.topic, r.partition), r, recordBytes(r), recordBytes(r), 0);
+    b.add(tpKey(r.topic, r.partition), r, 0);
   });
   return packTask([...b.runs.values()]).task;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { pack } from 'msgpackr';
-import { BatchBuilder, packTask, recordBytes, type KafkaRecord } from '../../../src/dispatch/batch.js';
+import { BatchBuilder, packTask, type KafkaRecord } from '../../../src/dispatch/batch.js';
 import { tpKey } from '../../../src/offsets/watermark.js';
 import { Outcome } from '../../../src/common/protocol.js';
 import type { EncodedBatch } from '../../../workers/bulk/encoder.js';
@@ -38,7 +38,7 @@ function captureSink(failDoc?: (doc: number, lines: string[]) => DocFailure | un
 
 function task(records: KafkaRecord[]) {
   const b = new BatchBuilder();
-  for (const r of records) b.add(tpKey(r.topic, r.partition), r, recordBytes(r), recordBytes(r), 0);
+  for (const r of records) b.add(tpKey(r.topic, r.partition), r, 0);
   return packTask([...b.runs.values()]).task;
 }
 
