@@ -7,6 +7,8 @@ import { baseProperties } from './base-config.js';
 import { parseOffsetReset, type OffsetReset } from '../offsets/lag.js';
 import { formatRecordAt, formatTp } from '../common/coordinates.js';
 import { INTERNAL_TOPICS_BLACKLIST, isTopicPattern } from './topic-pattern.js';
+import type { FetchedRows } from '../dispatch/batch.js';
+import type { NativeConsume } from './native-consume.js';
 
 const { CODES } = rdkafka;
 
@@ -15,7 +17,10 @@ export interface ConsumerHooks {
   onAssign(tps: TopicPartition[]): TopicPartition[];
   /** Partitions are being revoked: finish their work and commit before they are released. */
   onRevoke(tps: TopicPartition[]): Promise<void>;
+  /** Records of the JS consume path, as node-rdkafka's message objects. */
   onRecords(records: Message[]): void;
+  /** Records of the native consume path: one call's rows, grouped by partition. */
+  onRows(rows: FetchedRows): void;
   /**
    * A consume call came back short, empty included: librdkafka had nothing more waiting, so what
    * was gathered need not wait for more (after `onRecords` for its records, if any).
@@ -69,6 +74,11 @@ export interface ConsumerTuning {
   statsIntervalMs: number;
   /** librdkafka's prefetch queue, kept within the byte budget. */
   queuedMaxKbytes: number;
+  /**
+   * Size of the native consumer's chunks: consecutive calls write into one until it is full, and
+   * a batch never spans two (a chunk of a record larger than this is that record's size).
+   */
+  chunkBytes: number;
 }
 
 /**
@@ -114,6 +124,9 @@ export function consumerProperties(config: SluiceConfig, tuning: ConsumerTuning)
   });
 }
 
+/** Consumers created by this process, for the native consumer's ids. */
+let consumersCreated = 0;
+
 /**
  * The librdkafka consumer on the main thread: `consume(n)` batch mode with exactly one call
  * outstanding, incremental rebalancing through our own rebalance callback, offsets stored
@@ -121,13 +134,17 @@ export function consumerProperties(config: SluiceConfig, tuning: ConsumerTuning)
  * auto-commit. The loop keeps polling while partitions are paused, revoked or draining: that serves
  * rebalance and commit callbacks and keeps the member within `max.poll.interval.ms`.
  */
-export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, logger: Logger, tokens?: TokenSource) {
+export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, logger: Logger, tokens?: TokenSource, native?: NativeConsume) {
   // Set by `connect`, before the client connects: no callback of librdkafka runs earlier.
   let hooks!: ConsumerHooks;
   let rebalancing: Promise<void> = Promise.resolve();
+  // The native consumer is a librdkafka plugin loaded into this very client: the id tells it which
+  // client's handle to take the messages of.
+  const nativeId = native && `sluice-${process.pid}-${++consumersCreated}`;
   const consumer: KafkaConsumer = new rdkafka.KafkaConsumer(
     {
       ...consumerProperties(config, tuning),
+      ...(native ? { 'plugin.library.paths': native.pluginPath, 'sluice.native.id': nativeId } : {}),
       offset_commit_cb: true,
       rebalance_cb: function (this: KafkaConsumer, err: LibrdKafkaError, assignment: TopicPartition[]) {
         // Runs on the main thread after librdkafka queued the event; librdkafka waits for the
@@ -207,6 +224,15 @@ export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, log
   let batchSize = tuning.minBatch;
   let lastErrorLog = 0;
 
+  /** A consume call failed (nothing consumed) or reported an error after its records. */
+  function consumeError(err: { code: number; message: string }): void {
+    if (err.code === CODES.ERRORS.ERR__FATAL) fatalFallback ??= setTimeout(() => fatal(err.message), 1000);
+    else if (Date.now() - lastErrorLog > 5000) {
+      lastErrorLog = Date.now();
+      logger.warn({ code: err.code, message: err.message }, 'consume failed; polling again');
+    }
+  }
+
   function loop(done: () => void): void {
     if (!running) return done();
     const started = Date.now();
@@ -214,11 +240,7 @@ export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, log
     consumer.consume(n, (err, messages) => {
       const took = Date.now() - started;
       if (err) {
-        if (err.code === CODES.ERRORS.ERR__FATAL) fatalFallback ??= setTimeout(() => fatal(err.message), 1000);
-        else if (Date.now() - lastErrorLog > 5000) {
-          lastErrorLog = Date.now();
-          logger.warn({ code: err.code, message: err.message }, 'consume failed; polling again');
-        }
+        consumeError(err);
         setTimeout(() => loop(done), 100);
         return;
       }
@@ -229,6 +251,56 @@ export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, log
       if (drained) hooks.onDrained?.();
       hooks.onPolled?.();
       setImmediate(() => loop(done));
+    });
+  }
+
+  // The native path: each call copies the messages' bytes once into the current chunk and their
+  // coordinates into the row arrays below; the rows of the call are then copied out (a few
+  // memcpy per call), so the arrays serve the next call.
+  let chunk = new SharedArrayBuffer(native ? tuning.chunkBytes : 0);
+  let chunkView = new Uint8Array(chunk);
+  let chunkAt = 0;
+  const rowIndex = new Uint32Array(native ? tuning.maxBatch * 4 : 0);
+  const rowCoords = new Float64Array(native ? tuning.maxBatch * 2 : 0);
+  const rowHeaders = new Uint32Array(native ? tuning.maxBatch * 2 : 0);
+  let firstTimeoutMs = tuning.consumeTimeoutMs;
+
+  function nativeLoop(addon: NativeConsume['addon'], done: () => void): void {
+    if (!running) return done();
+    const started = Date.now();
+    const n = batchSize;
+    addon.consume(nativeId as string, chunkView, chunkAt, rowIndex, rowCoords, rowHeaders, n, firstTimeoutMs, tuning.gapTimeoutMs, (err, result) => {
+      const took = Date.now() - started;
+      if (err || !result) {
+        consumeError({ code: (err as { code?: number } | null)?.code ?? CODES.ERRORS.ERR__FAIL, message: err?.message ?? 'no result' });
+        setTimeout(() => nativeLoop(addon, done), 100);
+        return;
+      }
+      const { count, end, runs, needBytes, error } = result;
+      if (count > 0) {
+        hooks.onRows({
+          data: chunk,
+          index: rowIndex.slice(0, count * 4),
+          coords: rowCoords.slice(0, count * 2),
+          headers: rowHeaders.slice(0, count * 2),
+          runs,
+        });
+      }
+      chunkAt = end;
+      if (needBytes > 0) {
+        // The chunk is full: the batches that hold its rows keep it alive until they are done.
+        chunk = new SharedArrayBuffer(Math.max(tuning.chunkBytes, needBytes));
+        chunkView = new Uint8Array(chunk);
+        chunkAt = 0;
+      }
+      if (error) consumeError(error);
+      const assessed = assessCall({ asked: n, got: count, tookMs: took }, tuning);
+      batchSize = assessed.next;
+      firstTimeoutMs = assessed.timeoutMs;
+      // A call cut short by the chunk's end or an error does not say that Kafka had nothing more.
+      if (assessed.drained && needBytes === 0 && !error) hooks.onDrained?.();
+      hooks.onPolled?.();
+      setImmediate(() => nativeLoop(addon, done));
     });
   }
 
@@ -249,7 +321,7 @@ export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, log
 
     start(): void {
       running = true;
-      loopStopped = new Promise((resolve) => loop(resolve));
+      loopStopped = new Promise((resolve) => (native ? nativeLoop(native.addon, resolve) : loop(resolve)));
     },
 
     // A pause or resume that comes after the stop began (a late batch result) has nothing left to do:
@@ -297,6 +369,8 @@ export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, log
       closing = true;
       await loopStopped;
       await rebalancing;
+      // Messages the native consumer holds pin their fetch buffers: librdkafka's close waits for them.
+      if (native) native.addon.release(nativeId as string);
       await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
       tokens?.detach(consumer);
       await rebalancing;

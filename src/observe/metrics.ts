@@ -4,6 +4,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { DispatchCounters } from '../dispatch/dispatcher.js';
 import { ACK_DELAY_BUCKETS } from '../common/freshness.js';
 import { nativeStatus } from '../common/native.js';
+import { nativeConsumeStatus } from '../kafka/native-consume.js';
 import type { BatchStats, RetryClass } from '../common/protocol.js';
 import { tpKey } from '../offsets/watermark.js';
 import { createCountedHistogram } from './counted-histogram.js';
@@ -130,6 +131,8 @@ export function createMetrics(view?: PipelineView, options: { processMetrics?: b
   });
   // Which JSON passthrough the workers run: the native addon or the JS path (src/common/native.ts).
   new Gauge({ name: 'sluice_native', help: '1 for the path the JSON passthrough runs on: native (the simdjson addon) or js.', labelNames: ['path'], registers }).set({ path: nativeStatus().path }, 1);
+  // Which consume path the main thread runs: the librdkafka plugin or node-rdkafka's messages (src/kafka/native-consume.ts).
+  new Gauge({ name: 'sluice_native_consume', help: '1 for the path records are consumed on: native (the librdkafka plugin) or js (node-rdkafka message objects).', labelNames: ['path'], registers }).set({ path: nativeConsumeStatus().path }, 1);
   // Counted per batch by the workers (src/common/freshness.ts): no per-record work here.
   const ackDelay = createCountedHistogram({
     name: 'sluice_record_ack_delay_seconds',

@@ -91,6 +91,14 @@ export class LagTracker {
     }
   }
 
+  /** Records `first` to `last` of a partition handed to the pipeline (a run of the native consumer). */
+  receivedRange(topic: string, partition: number, first: number, last: number): void {
+    const state = this.#partitions.get(tpKey(topic, partition));
+    if (!state) return;
+    if (state.first === undefined) state.first = first;
+    state.received = Math.max(state.received ?? 0, last + 1);
+  }
+
   /** librdkafka's statistics arrived (every `statistics.interval.ms`). */
   stats(stats: RdkafkaStats): void {
     for (const [topic, t] of Object.entries(stats.topics ?? {})) {

@@ -9,6 +9,7 @@ import { serverName, type ServerInfo } from '../elasticsearch/server.js';
 import { waitForElasticsearch } from '../elasticsearch/wait.js';
 import { createTokenSource, type TokenSource } from '../kafka/auth.js';
 import { createConsumer, type Consumer, type ConsumerTuning } from '../kafka/consumer.js';
+import { logNativeConsumeStatus, nativeConsumeStatus } from '../kafka/native-consume.js';
 import { HealthWatch, type Readiness } from '../observe/health.js';
 import { createMetrics } from '../observe/metrics.js';
 import { startStatusServer } from '../observe/status-server.js';
@@ -69,7 +70,10 @@ export interface PipelineDeps {
 export const realDeps: PipelineDeps = {
   waitForServer: waitForElasticsearch,
   createPool: createWorkerPool,
-  createConsumer,
+  createConsumer(config, tuning, logger, tokens) {
+    const status = nativeConsumeStatus();
+    return createConsumer(config, tuning, logger, tokens, status.path === 'native' ? status.native : undefined);
+  },
   createDeadLetters: createDeadLetterProducer,
 };
 
@@ -108,6 +112,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
   }
   logger.info({ server: serverName(server), version: server.version, cluster: server.clusterName }, 'elasticsearch reachable');
   logNativeStatus(logger);
+  logNativeConsumeStatus(logger);
 
   const workers = config.pipeline.workers;
   const perWorker = Math.max(1, Math.ceil(config.pipeline.maxInFlightBulks / workers));
@@ -130,6 +135,8 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
       statsIntervalMs: 1000,
       // librdkafka's prefetch counts against the same memory: a quarter of the budget, at most 64 MiB.
       queuedMaxKbytes: Math.max(1024, Math.min(65536, Math.floor(budget / 4 / 1024))),
+      // Two batches' worth: most batches fit whole in a chunk (a batch ends where its chunk does).
+      chunkBytes: Math.max(1 << 20, Math.min(64 << 20, 2 * config.pipeline.batchBytes)),
     },
     logger,
     tokens,
@@ -325,6 +332,12 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
           firstRecordAt ??= Date.now();
           lags.received(records);
           dispatcher.add(records);
+          flow.buffered(dispatcher.bufferedBytes());
+        },
+        onRows(rows) {
+          firstRecordAt ??= Date.now();
+          for (const run of rows.runs) lags.receivedRange(run.topic, run.partition, rows.coords[2 * run.start] as number, rows.coords[2 * (run.end - 1)] as number);
+          dispatcher.addRows(rows);
           flow.buffered(dispatcher.bufferedBytes());
         },
         // Nothing more waiting in Kafka: what is gathered goes now, not after pipeline.lingerMs.
