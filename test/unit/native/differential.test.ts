@@ -3,7 +3,8 @@ import pino from 'pino';
 import { BatchBuilder, packTask, type KafkaRecord } from '../../../src/dispatch/batch.js';
 import { tpKey } from '../../../src/offsets/watermark.js';
 import { loadNative, scanStride, ScanStatus, type JsonScanner, type NativeAddon, type NativeStatus } from '../../../src/common/native.js';
-import type { BatchResult, WorkerInit } from '../../../src/common/protocol.js';
+import { NULL_REF } from '../../../src/common/batch-layout.js';
+import type { BatchResult, BatchTask, WorkerInit } from '../../../src/common/protocol.js';
 import type { EncodedBatch } from '../../../workers/bulk/encoder.js';
 import type { SinkResult } from '../../../workers/bulk/sink.js';
 import { createBatchProcessor } from '../../../workers/processor.js';
@@ -41,6 +42,33 @@ function task(cases: readonly Case[]) {
   return packTask([...b.runs.values()]).task;
 }
 
+/**
+ * The same task as the native consumer lays it out: the bytes in a SharedArrayBuffer chunk at
+ * other positions, with unrelated bytes (JSON-like, so that reading past a record's end shows)
+ * before, between and after them.
+ */
+function inChunk(packed: BatchTask): BatchTask {
+  const from = Buffer.from(packed.data);
+  const filler = Buffer.from(',"next":{"x":[1,2,3]}}\n{"y":');
+  const chunk = new SharedArrayBuffer(filler.length * (1 + packed.index.length) + from.length);
+  const to = Buffer.from(chunk);
+  const index = new Uint32Array(packed.index.length);
+  let at = filler.copy(to, 0);
+  for (let i = 0; i < packed.index.length; i += 2) {
+    const start = packed.index[i] as number;
+    if (start === NULL_REF) {
+      index[i] = NULL_REF;
+      index[i + 1] = NULL_REF;
+      continue;
+    }
+    index[i] = at;
+    at += from.copy(to, at, start, packed.index[i + 1]);
+    index[i + 1] = at;
+    at += filler.copy(to, at);
+  }
+  return { ...packed, data: chunk, index };
+}
+
 interface Run {
   result: BatchResult;
   ndjson: string;
@@ -48,7 +76,7 @@ interface Run {
   docRecords: number[];
 }
 
-async function run(config: WorkerInit, native: NativeStatus, cases: readonly Case[]): Promise<Run> {
+async function run(config: WorkerInit, native: NativeStatus, cases: readonly Case[], layout: 'packed' | 'chunk' = 'packed'): Promise<Run> {
   const sent: EncodedBatch[] = [];
   const sink = {
     async index(batch: EncodedBatch): Promise<SinkResult> {
@@ -57,7 +85,8 @@ async function run(config: WorkerInit, native: NativeStatus, cases: readonly Cas
     },
   };
   const processor = await createBatchProcessor(config, { sink, logger, native });
-  const result = await processor.process(task(cases));
+  const packed = task(cases);
+  const result = await processor.process(layout === 'chunk' ? inChunk(packed) : packed);
   // Acknowledgement delays are measured time, not content: two runs never share them.
   result.stats.ackDelays = { counts: [], sum: 0 };
   const encoded = sent[0];
@@ -97,6 +126,9 @@ async function same(config: WorkerInit, cases: readonly Case[]): Promise<Run> {
   const viaJs = await run(config, jsOnly, cases);
   expect(viaNative).to.deep.equal(viaJs);
   expect(decisions).to.have.length(1);
+  // The same through the native consumer's layout, on both paths.
+  expect(await run(config, built, cases, 'chunk')).to.deep.equal(viaJs);
+  expect(await run(config, jsOnly, cases, 'chunk')).to.deep.equal(viaJs);
   // Records are packed grouped by partition: map each case to its place in the batch.
   const order = [...cases.keys()].filter((i) => i % 2 === 0).concat([...cases.keys()].filter((i) => i % 2 === 1));
   const scanned = order.map((caseIndex, r) => [caseIndex, (decisions[0] as number[])[r] as number] as const);
