@@ -1,6 +1,7 @@
 import type { MessageHeader } from 'node-rdkafka';
 import { COORD_STRIDE, INDEX_STRIDE, NULL_REF, packBatch, recordBytes, type Slice } from '../common/batch-layout.js';
 import type { BatchTask } from '../common/protocol.js';
+import { readHeaders } from '../kafka/native-consume.js';
 
 export { recordBytes };
 
@@ -242,32 +243,6 @@ export class RowsRun implements PartitionRun {
     run.push({ data: this.data, index, coords, headers, runs: [] }, from, Math.min(to, this.#length));
     return run;
   }
-}
-
-/**
- * Headers as the native consumer serializes them (little-endian): per header its u32 name length,
- * the name, its u32 value length (NULL_REF for a null value), the value. Given back in
- * node-rdkafka's shape and values, so that a dead letter carries the same headers on both consume
- * paths.
- */
-export function readHeaders(bytes: Buffer, start: number, end: number): MessageHeader[] {
-  const out: MessageHeader[] = [];
-  let at = start;
-  while (at < end) {
-    const nameLength = bytes.readUInt32LE(at);
-    const name = bytes.toString('utf8', at + 4, at + 4 + nameLength);
-    at += 4 + nameLength;
-    const valueLength = bytes.readUInt32LE(at);
-    at += 4;
-    // node-rdkafka gives a null header value as an empty Buffer (and can produce nothing else).
-    if (valueLength === NULL_REF) {
-      out.push({ [name]: Buffer.alloc(0) });
-    } else {
-      out.push({ [name]: Buffer.from(bytes.subarray(at, at + valueLength)) });
-      at += valueLength;
-    }
-  }
-  return out;
 }
 
 /**

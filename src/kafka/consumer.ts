@@ -8,7 +8,7 @@ import { parseOffsetReset, type OffsetReset } from '../offsets/lag.js';
 import { formatRecordAt, formatTp } from '../common/coordinates.js';
 import { INTERNAL_TOPICS_BLACKLIST, isTopicPattern } from './topic-pattern.js';
 import type { FetchedRows } from '../dispatch/batch.js';
-import type { NativeConsume } from './native-consume.js';
+import { nativeConsumerProperties, type NativeConsume } from './native-consume.js';
 
 const { CODES } = rdkafka;
 
@@ -144,7 +144,7 @@ export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, log
   const consumer: KafkaConsumer = new rdkafka.KafkaConsumer(
     {
       ...consumerProperties(config, tuning),
-      ...(native ? { 'plugin.library.paths': native.pluginPath, 'sluice.native.id': nativeId } : {}),
+      ...(native ? nativeConsumerProperties(native.pluginPath, nativeId as string) : {}),
       offset_commit_cb: true,
       rebalance_cb: function (this: KafkaConsumer, err: LibrdKafkaError, assignment: TopicPartition[]) {
         // Runs on the main thread after librdkafka queued the event; librdkafka waits for the

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import pino from 'pino';
 import { createDispatcher, type DispatchLimits } from '../../../src/dispatch/dispatcher.js';
-import { readHeaders, ROW_OVERHEAD_BYTES, RowsRun, rowsWithin, type FetchedRows, type KafkaRecord } from '../../../src/dispatch/batch.js';
+import { ROW_OVERHEAD_BYTES, RowsRun, rowsWithin, type FetchedRows, type KafkaRecord } from '../../../src/dispatch/batch.js';
 import { splitRuns } from '../../../src/dispatch/bisect.js';
+import { readHeaders } from '../../../src/kafka/native-consume.js';
 import { tpKey, WatermarkTracker } from '../../../src/offsets/watermark.js';
 import { BatchReader, NULL_REF } from '../../../src/common/batch-layout.js';
 import { emptyStats, Outcome, type BatchResult, type BatchTask } from '../../../src/common/protocol.js';
