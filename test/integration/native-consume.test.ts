@@ -130,6 +130,12 @@ interface MemberOptions {
   autoCommit?: boolean;
   /** Milliseconds the loop waits between calls (a slow consumer). */
   paceMs?: number;
+  /** More librdkafka properties. */
+  rdkafka?: Record<string, string | number | boolean>;
+  /** Topics to subscribe to (default: the member's topic). */
+  subscribe?: string[];
+  /** Collect message errors in `errors` instead of failing the call. */
+  collectErrors?: boolean;
 }
 
 /**
@@ -146,6 +152,10 @@ class Member {
   readonly assigned = new Set<string>();
   results: ConsumeResult[] = [];
   readonly rebalanceErrors: unknown[] = [];
+  /** Message errors the calls reported. */
+  readonly errors: Array<NonNullable<ConsumeResult['error']>> = [];
+  private readonly subscription: string[];
+  private readonly collectErrors: boolean;
   stats = 0;
   commits: Array<{ topic: string; partition: number; offset: number }> = [];
   /** Calls that came back with kept messages (needBytes > 0), and those delivered into a bigger buffer. */
@@ -175,6 +185,8 @@ class Member {
     this.maxMsgs = options.maxMsgs ?? 1000;
     this.at = options.at ?? 0;
     this.paceMs = options.paceMs ?? 0;
+    this.subscription = options.subscribe ?? [topic];
+    this.collectErrors = options.collectErrors ?? false;
     this.data = new Uint8Array(new SharedArrayBuffer(this.at + this.room));
     this.index = new Uint32Array(4 * this.maxMsgs);
     this.coords = new Float64Array(2 * this.maxMsgs);
@@ -193,6 +205,7 @@ class Member {
         'auto.commit.interval.ms': 200,
         'statistics.interval.ms': 200,
         offset_commit_cb: true,
+        ...options.rdkafka,
         rebalance_cb(err: LibrdKafkaError, tps: TopicPartition[]) {
           const list = tps.map(({ topic, partition }) => ({ topic, partition }));
           member.rebalancing = member.rebalancing.then(() => member.onRebalance(err, list)).catch((e: unknown) => void member.rebalanceErrors.push(e));
@@ -232,7 +245,7 @@ class Member {
     this.assigned.clear();
     this.closing = false;
     await new Promise<void>((resolve, reject) => this.consumer.connect({ timeout: 30_000 }, (err) => (err ? reject(err) : resolve())));
-    this.consumer.subscribe([this.topic]);
+    this.consumer.subscribe(this.subscription);
   }
 
   /** One consume call into `data` from `at`; records what it delivered. */
@@ -252,7 +265,8 @@ class Member {
       this.next.set(key, { topic: got.topic, partition: got.partition, offset: got.offset + 1 });
       this.records.push(got);
     }
-    if (result.error) throw new Error(`message error ${result.error.code}: ${result.error.message}`);
+    if (result.error && this.collectErrors) this.errors.push(result.error);
+    else if (result.error) throw new Error(`message error ${result.error.code}: ${result.error.message}`);
     return result;
   }
 
@@ -585,6 +599,29 @@ describe('native consume (librdkafka plugin in node-rdkafka’s consumer)', func
     await new Promise((r) => setTimeout(r, 500));
     await m.consumeOnce();
     expectExactlyOnce(m.records, [300]);
+  });
+
+  it('end of partition events are skipped; a message error stops the call with its topic, rows before it delivered and nothing after it lost', async () => {
+    const topic = unique('native-errors');
+    const missing = unique('native-missing');
+    await createTopic(topic, 2);
+    await produceSimple(topic, 2, 500, 100);
+    const m = member(unique('native-errors'), topic, {
+      maxMsgs: 100,
+      subscribe: [topic, missing],
+      rdkafka: { 'enable.partition.eof': true, 'allow.auto.create.topics': false, 'topic.metadata.refresh.interval.ms': 1000 },
+      collectErrors: true,
+    });
+    await m.connect();
+    m.start();
+    await waitFor('every record and an error for the missing topic', () => (m.records.length >= 1000 && m.errors.length > 0) || undefined, 60_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    await m.stop();
+    expectExactlyOnce(m.records, [500, 500]);
+    for (const error of m.errors) {
+      expect(error).to.deep.include({ code: ERRORS.ERR_UNKNOWN_TOPIC_OR_PART, topic: missing });
+      expect(error.message).to.be.a('string').and.not.equal('');
+    }
   });
 
   it('offsetsStore + commitSync: a new consumer of the group resumes right after the committed offsets', async () => {
