@@ -9,9 +9,10 @@
 //   row per record into the caller's typed arrays and destroys the message at once (a message pins
 //   its whole fetch buffer). One call per batch instead of one JS object per message.
 //
-// Nothing consumed is ever dropped: a message that does not fit the caller's buffer, and every
-// message after it, is kept here in order and delivered first by the next call (release() and the
-// client's destruction destroy what is kept). The client's destruction waits for a call that is
+// Nothing consumed is ever lost: a message that does not fit the caller's buffer, and every message
+// after it, is kept here in order and delivered first by the next call, unless its partition was
+// revoked meanwhile (its next owner then reads it from the committed offset). release() and the
+// client's destruction destroy what is kept. The client's destruction waits for a call that is
 // using it, so no call outlives its rd_kafka_t.
 
 #include <napi.h>
@@ -330,10 +331,23 @@ class ConsumeWorker : public Napi::AsyncWorker {
   // Takes messages in consume order, the kept ones first, until the buffer, maxMsgs or an error
   // stops it, then writes the rows grouped by topic-partition.
   void Fill(rd_kafka_t *rk, std::deque<rd_kafka_message_t *> &kept) {
-    while (!kept.empty()) {
-      rd_kafka_message_t *m = kept.front();
-      kept.pop_front();
-      Offer(m);
+    if (!kept.empty()) {
+      rd_kafka_topic_partition_list_t *assignment = nullptr;
+      if (rd_kafka_assignment(rk, &assignment) != RD_KAFKA_RESP_ERR_NO_ERROR) assignment = nullptr;
+      while (!kept.empty()) {
+        rd_kafka_message_t *m = kept.front();
+        kept.pop_front();
+        // A partition revoked since its messages were kept: the application never saw them, so its
+        // next owner reads them from the committed offset; delivered here they would be duplicates
+        // of a partition this consumer no longer owns (librdkafka drops queued ones the same way).
+        if (assignment != nullptr && m->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            rd_kafka_topic_partition_list_find(assignment, rd_kafka_topic_name(m->rkt), m->partition) == nullptr) {
+          rd_kafka_message_destroy(m);
+          continue;
+        }
+        Offer(m);
+      }
+      if (assignment != nullptr) rd_kafka_topic_partition_list_destroy(assignment);
     }
     if (!stopped_ && taken_.size() < maxMsgs_) Poll(rk);
     Write();

@@ -60,9 +60,10 @@ export interface NativeConsumerAddon {
   librdkafka: string;
   /**
    * Fills `data` from `at` and rows 0.. of the tables with the consumer's records, as async work on
-   * the libuv pool: kept messages first, then one `rd_kafka_consumer_poll` waiting up to
-   * `firstTimeoutMs` (0 when kept ones were delivered), then one batch call taking up to `maxMsgs` in
-   * all within `fillTimeoutMs`. `data` may be a view of a SharedArrayBuffer; no array may be detached
+   * the libuv pool: kept messages first (those of partitions no longer assigned are dropped: their
+   * next owner reads them from the committed offset), then one `rd_kafka_consumer_poll` waiting up
+   * to `firstTimeoutMs` (0 when kept ones were delivered), then one batch call taking up to
+   * `maxMsgs` in all within `fillTimeoutMs`. `data` may be a view of a SharedArrayBuffer; no array may be detached
    * while the call runs. Throws on bad arguments and on a second call for `id` before the first's
    * callback; calls back with an Error when no consumer is registered as `id`, or when the poll
    * itself failed and nothing was consumed.

@@ -78,6 +78,21 @@ export function deleteRecordsBefore(topic: string, partition: number, offset: nu
   return Number(out.trim());
 }
 
+/**
+ * Produces one record (value "headers", null key) with the given headers, in order
+ * (test/services/kafka/KafkaProduceHeaders.java): a null value is a header neither KafkaJS nor
+ * node-rdkafka's producer can write. Names must not hold '='. Returns the record's offset.
+ */
+export function produceWithHeaders(topic: string, partition: number, headers: Array<[name: string, value: string | null]>): number {
+  const dir = fileURLToPath(new URL('../../../test/services/kafka/', import.meta.url));
+  const args = headers.map(([name, value]) => (value === null ? name : `${name}=${value}`));
+  const out = execFileSync('java', ['-Xmx128m', '-cp', `${dir}target/lib/*`, `${dir}KafkaProduceHeaders.java`, KAFKA_BROKERS, topic, String(partition), ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return Number(out.trim());
+}
+
 /** A consumer group as the broker sees it: the protocol it runs under and each member's partitions. */
 export interface GroupDescription {
   type: string;
