@@ -334,16 +334,26 @@ class ConsumeWorker : public Napi::AsyncWorker {
     if (!kept.empty()) {
       rd_kafka_topic_partition_list_t *assignment = nullptr;
       if (rd_kafka_assignment(rk, &assignment) != RD_KAFKA_RESP_ERR_NO_ERROR) assignment = nullptr;
+      // The application's position of each assigned partition: one past the last message consumed
+      // from it, the kept ones included, unless the partition was assigned anew since.
+      if (assignment != nullptr && rd_kafka_position(rk, assignment) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_topic_partition_list_destroy(assignment);
+        assignment = nullptr;
+      }
       while (!kept.empty()) {
         rd_kafka_message_t *m = kept.front();
         kept.pop_front();
-        // A partition revoked since its messages were kept: the application never saw them, so its
-        // next owner reads them from the committed offset; delivered here they would be duplicates
-        // of a partition this consumer no longer owns (librdkafka drops queued ones the same way).
-        if (assignment != nullptr && m->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            rd_kafka_topic_partition_list_find(assignment, rd_kafka_topic_name(m->rkt), m->partition) == nullptr) {
-          rd_kafka_message_destroy(m);
-          continue;
+        // A partition revoked since its messages were kept, or revoked and assigned again (its
+        // position went back to where the new assignment fetches from, at or before the message):
+        // the application never saw them, so the partition's current owner reads them again from
+        // the committed offset; delivered here they would be duplicates, or records of an older
+        // assignment mixed into the new one (librdkafka drops queued ones the same way).
+        if (assignment != nullptr && m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          const rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(assignment, rd_kafka_topic_name(m->rkt), m->partition);
+          if (tp == nullptr || tp->err != RD_KAFKA_RESP_ERR_NO_ERROR || tp->offset <= m->offset) {
+            rd_kafka_message_destroy(m);
+            continue;
+          }
         }
         Offer(m);
       }

@@ -601,6 +601,30 @@ describe('native consume (librdkafka plugin in node-rdkafka’s consumer)', func
     expectExactlyOnce(m.records, [300]);
   });
 
+  it('kept records of a partition unassigned and assigned again between two calls are not delivered: the new assignment reads them from its own start, once', async () => {
+    const topic = unique('native-reassign');
+    await createTopic(topic, 1);
+    await produceSimple(topic, 1, 300, 100);
+    const m = member(unique('native-reassign'), topic, { room: 600, maxMsgs: 100 });
+    await new Promise<void>((resolve, reject) => m.consumer.connect({ timeout: 30_000 }, (err) => (err ? reject(err) : resolve())));
+    const tp = { topic, partition: 0 };
+    m.consumer.incrementalAssign([{ ...tp, offset: 0 }]);
+    m.assigned.add(tpKey(topic, 0));
+    await waitFor('a call that keeps records', async () => ((await m.consumeOnce()).needBytes > 0 || undefined));
+    const delivered = m.records.length;
+    expect(delivered).to.be.within(1, 299);
+    // No call between the revoke and the new assignment: the kept records are still there, and
+    // the new assignment starts where delivery stopped, as a group member's would from its commit.
+    m.consumer.commitSync([{ ...tp, offset: delivered }]);
+    m.consumer.incrementalUnassign([tp]);
+    m.consumer.incrementalAssign([tp]);
+    await waitFor('the rest', async () => (await m.consumeOnce(), m.records.length >= 300 || undefined), 60_000, 1);
+    await new Promise((r) => setTimeout(r, 500));
+    await m.consumeOnce();
+    await m.consumeOnce();
+    expectExactlyOnce(m.records, [300]);
+  });
+
   it('end of partition events are skipped; a message error stops the call with its topic, rows before it delivered and nothing after it lost', async () => {
     const topic = unique('native-errors');
     const missing = unique('native-missing');
