@@ -174,9 +174,14 @@ export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, log
       if (toPause.length > 0) consumer.pause(toPause);
     } else if (err.code === CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
       logger.info({ partitions: describe(list) }, 'partitions revoked; finishing their batches');
-      await hooks.onRevoke(list);
-      if (cooperative) consumer.incrementalUnassign(list);
-      else consumer.unassign();
+      try {
+        await hooks.onRevoke(list);
+      } finally {
+        // Always released, even when finishing their work failed: librdkafka waits for the
+        // unassign, and a close would wait forever.
+        if (cooperative) consumer.incrementalUnassign(list);
+        else consumer.unassign();
+      }
       logger.info({ partitions: describe(list) }, 'partitions released');
     } else {
       logger.error({ code: err.code, message: err.message }, 'rebalance error');
