@@ -1,5 +1,5 @@
 import type { MessageHeader } from 'node-rdkafka';
-import { packBatch, recordBytes } from '../common/batch-layout.js';
+import { packBatch, recordBytes, type RecordOrigin } from '../common/batch-layout.js';
 import type { BatchTask } from '../common/protocol.js';
 
 export { recordBytes };
@@ -13,6 +13,12 @@ export interface KafkaRecord {
   value: Buffer | null;
   key?: Buffer | string | null | undefined;
   headers?: MessageHeader[] | undefined;
+  /**
+   * Only in `sluice redrive`: the original record this dead letter stands for, read from its
+   * `sluice.source.*` headers once when it arrives (or why it has none); the worker indexes it
+   * with these coordinates, the dead-letter producer names them again.
+   */
+  origin?: RecordOrigin | undefined;
 }
 
 /**
