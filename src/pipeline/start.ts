@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { SluiceConfig } from '../config/schema.js';
+import type { KafkaRecord } from '../dispatch/batch.js';
 import { createDispatchCounters, createDispatcher } from '../dispatch/dispatcher.js';
 import { createWorkerPool, type PoolSize, type WorkerPool } from '../dispatch/pool.js';
 import { DeadLetterWindow } from '../dlq/breaker.js';
+import { readOrigin } from '../dlq/origin.js';
 import { createDeadLetterProducer, type DeadLetterHooks } from '../dlq/producer.js';
 import { serverName, type ServerInfo } from '../elasticsearch/server.js';
 import { waitForElasticsearch } from '../elasticsearch/wait.js';
@@ -31,6 +33,11 @@ export interface RunOptions {
   logger: Logger;
   /** Stop once every assigned partition is indexed up to its end (backfills, the demo). */
   untilCaughtUp?: boolean;
+  /**
+   * `sluice redrive`: the records are dead letters, each indexed as the original record its
+   * `sluice.source.*` headers name (`config` is the re-drive's own, from `redriveConfig`).
+   */
+  redrive?: boolean;
   onProgress?: (p: Progress) => void;
   progressIntervalMs?: number;
 }
@@ -323,6 +330,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
         onRevoke: rebalance.onRevoke,
         onRecords(records) {
           firstRecordAt ??= Date.now();
+          if (options.redrive) for (const r of records as KafkaRecord[]) r.origin = readOrigin(r);
           lags.received(records);
           dispatcher.add(records);
           flow.buffered(dispatcher.bufferedBytes());
