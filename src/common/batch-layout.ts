@@ -123,7 +123,7 @@ export function packBatch(runs: readonly PackableRun[]): { batch: PackedBatch; t
     slices.push({ topic: run.topic, partition: run.partition, start, end: i });
   }
   const transferList = [data, index.buffer as ArrayBuffer, coords.buffer as ArrayBuffer];
-  if (runs[0]?.records[0]?.origin === undefined) return { batch: { data, index, coords, slices }, transferList };
+  if (runs.find((run) => run.records.length > 0)?.records[0]?.origin === undefined) return { batch: { data, index, coords, slices }, transferList };
   const origins = packOrigins(runs, count);
   transferList.push(origins.coords.buffer as ArrayBuffer);
   return { batch: { data, index, coords, slices, origins }, transferList };

@@ -82,6 +82,9 @@ describe('batch layout', () => {
     expect(origins.problem(1)).to.equal('no headers');
     // A record of such a batch without an origin cannot be indexed as an original either.
     expect(origins.problem(4)).to.match(/^the record has no origin/);
+    // An empty run first does not hide the origins of the records after it.
+    const behindEmpty = packBatch([{ topic: 'dlq', partition: 0, records: [] }, { topic: 'dlq', partition: 1, records: [withOrigin(5, { topic: 'logs', partition: 1, offset: 9 })] }]);
+    expect(behindEmpty.batch.origins?.topics).to.deep.equal(['logs']);
   });
 
   it('a batch whose records have no origin has no origin table', () => {
