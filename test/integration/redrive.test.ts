@@ -118,6 +118,10 @@ describe('redrive: dead letters indexed again as their original records', functi
       expect(l.timestamp).to.equal(r.timestamp);
       expect(l.headerNames).to.have.length(new Set(l.headerNames).size, `duplicated headers: ${l.headerNames.join(', ')}`);
     }
+    // The log names the original record of each that failed again.
+    expect(redrive.logs('record sent to the dead-letter topic').map((l) => l['source']).filter((x) => x !== undefined).sort()).to.deep.equal(
+      failAgain.map((r) => `${topic}[${r.partition}]@${r.offset}`).sort(),
+    );
     const hand = byKey.get('hand') as DeadLetter;
     expect(hand.headerNames.filter((h) => h.startsWith('sluice.source.'))).to.deep.equal([]);
     expect(hand.headers).to.deep.include({ trace: 't-hand', 'sluice.error.stage': 'redrive', 'sluice.error.class': 'malformed' });
@@ -165,6 +169,20 @@ describe('redrive: dead letters indexed again as their original records', functi
     const docs = await documents(topic);
     expect(Object.fromEntries(docs)).to.deep.equal({ a: { v: 2, _version: 1 }, b: { v: 2, note: 'new b', _version: 3 } });
     expect(await readDeadLetters(secondTopic, 0)).to.deep.equal([]);
+  });
+
+  it('sluice check says whether the re-drive\'s dead-letter topic exists', async () => {
+    const topic = unique('rdr-check');
+    await createTopic(topic, 1);
+    await createTopic(`${topic}-dlq`, 1);
+    const config = (deadLetterTopic: string) => configFile(testConfig(topic, unique('g'), { errors: { dlqTopic: `${topic}-dlq` }, redrive: { deadLetterTopic } }));
+    const missing = await sluiceCommand(['check', '--config', config(`${topic}-dlq2`)]);
+    expect(missing.stdout).to.include(
+      `warn  re-drive dead-letter topic ${topic}-dlq2: does not exist; Sluice never creates it: create it, or sluice redrive halts at the first record that fails again until it exists\n`,
+    );
+    await createTopic(`${topic}-dlq2`, 1);
+    const there = await sluiceCommand(['check', '--config', config(`${topic}-dlq2`)]);
+    expect(there.stdout).to.include(`ok    re-drive dead-letter topic ${topic}-dlq2: exists\n`);
   });
 
   it('refuses to write what fails again into the topic it reads, naming both options', async () => {
