@@ -1,4 +1,4 @@
-import rdkafka, { type LibrdKafkaError } from 'node-rdkafka';
+import rdkafka, { type LibrdKafkaError, type MessageHeader } from 'node-rdkafka';
 
 /** Kafka chores shared by the demo, the benchmarks and the test suites. */
 
@@ -18,6 +18,7 @@ export interface OutRecord {
   value: Buffer | string | null;
   key?: Buffer | string | null;
   timestamp?: number;
+  headers?: MessageHeader[];
 }
 
 /**
@@ -50,7 +51,7 @@ export async function produce(
       const key = r.key === undefined || r.key === null ? null : Buffer.isBuffer(r.key) ? r.key : Buffer.from(r.key);
       acks.push(
         new Promise<void>((resolve, reject) =>
-          producer.produce(topic, r.partition, value, key, r.timestamp ?? Date.now(), (err: unknown) => {
+          producer.produce(topic, r.partition, value, key, r.timestamp ?? Date.now(), r.headers ?? [], (err: unknown) => {
             if (err) return reject(err);
             acked++;
             if (onAck && acked % 10_000 === 0) onAck(acked);

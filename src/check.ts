@@ -101,6 +101,11 @@ async function checkKafka(config: SluiceConfig, logger: Logger): Promise<{ lines
       if (topics.has(dlq)) out.push({ level: 'ok', message: `dead-letter topic ${dlq}: exists` });
       else out.push({ level: 'warn', message: `dead-letter topic ${dlq}: does not exist; Sluice never creates it: create it, or the first dead letter halts the run until it exists` });
     }
+    const again = config.redrive.deadLetterTopic;
+    if (again !== undefined) {
+      if (topics.has(again)) out.push({ level: 'ok', message: `re-drive dead-letter topic ${again}: exists` });
+      else out.push({ level: 'warn', message: `re-drive dead-letter topic ${again}: does not exist; Sluice never creates it: create it, or sluice redrive halts at the first record that fails again until it exists` });
+    }
     if (assignable.length > 0) out.push(await groupPosition(consumer, config.kafka.groupId, assignable));
   } finally {
     tokens?.close();

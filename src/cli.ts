@@ -5,6 +5,7 @@ import { parseCommandLine } from './cli/args.js';
 import { runCommand } from './cli/run.js';
 import { loadConfig } from './config/load.js';
 import { redactConfig } from './config/redact.js';
+import { redriveConfig } from './config/redrive.js';
 import { checkConfig } from './check.js';
 import { ConfigErrors, SluiceError } from './common/errors.js';
 import { createLogger } from './common/logger.js';
@@ -26,6 +27,7 @@ async function main(argv: string[]): Promise<number> {
   let config;
   try {
     config = loadConfig({ file: line.configFile, overrides: line.overrides });
+    if (line.command === 'redrive') config = redriveConfig(config);
     await loadTransform(config.transform);
   } catch (err) {
     if (err instanceof SluiceError) {
@@ -52,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'run':
       return runCommand(config, line);
+    case 'redrive':
+      return runCommand(config, { ...line, redrive: true });
   }
 }
 

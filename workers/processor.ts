@@ -128,11 +128,26 @@ export async function createBatchProcessor(
     };
     const scan = passthrough?.scan(batch, init.maxDocBytes);
 
-    for (const { topic, partition, start, end } of batch.slices) {
-      for (let r = start; r < end; r++) {
+    const { origins } = batch;
+    for (const slice of batch.slices) {
+      let { topic, partition } = slice;
+      for (let r = slice.start; r < slice.end; r++) {
+        let offset = batch.offset(r);
+        // A re-driven dead letter (`sluice redrive`) is indexed as its original record was to be:
+        // with that record's topic, partition and offset (ids, index name, version, transform input).
+        if (origins !== undefined) {
+          const problem = origins.problem(r);
+          if (problem !== undefined) {
+            fail(r, 'redrive', problem);
+            continue;
+          }
+          topic = origins.topic(r);
+          partition = origins.partition(r);
+          offset = origins.offset(r);
+        }
         const key = needsKey && batch.hasKey(r) ? recordKey(bytes, batch.keyStart(r), batch.keyEnd(r)) : null;
         if (!batch.hasValue(r)) {
-          tombstone(r, topic, partition, batch.timestamp(r), key);
+          tombstone(r, topic, partition, offset, batch.timestamp(r), key);
           continue;
         }
         const valueStart = batch.valueStart(r);
@@ -145,7 +160,7 @@ export async function createBatchProcessor(
           const mark = encoder.mark();
           let problem: Problem | undefined;
           try {
-            problem = emitRaw(scan, r, topic, partition, batch.offset(r), batch.timestamp(r), key, valueStart, valueEnd);
+            problem = emitRaw(scan, r, topic, partition, offset, batch.timestamp(r), key, valueStart, valueEnd);
           } catch (err) {
             problem = { stage: 'route', reason: `routing failed: ${message(err)}` };
           }
@@ -157,7 +172,6 @@ export async function createBatchProcessor(
           fail(r, 'decode', decoded.reason);
           continue;
         }
-        const offset = batch.offset(r);
         const timestamp = batch.timestamp(r);
 
         let out: TransformResult = decoded.doc;
@@ -226,7 +240,7 @@ export async function createBatchProcessor(
     return { outcomes, failures, stats };
 
     /** A null value: skipped, a delete of the document the key names, or a failure for the DLQ. */
-    function tombstone(record: number, topic: string, partition: number, timestamp: number, key: string | null): void {
+    function tombstone(record: number, topic: string, partition: number, offset: number, timestamp: number, key: string | null): void {
       if (init.onNull === 'skip') {
         outcomes[record] = Outcome.Skipped;
         tombstones++;
@@ -240,7 +254,7 @@ export async function createBatchProcessor(
           fail(record, extras.stage, extras.reason);
           return;
         }
-        encoder.appendDelete(deleteFor(router.name(topic, partition, timestamp), key, versioned ? batch.offset(record) : undefined, extras), record);
+        encoder.appendDelete(deleteFor(router.name(topic, partition, timestamp), key, versioned ? offset : undefined, extras), record);
         outcomes[record] = Outcome.Indexed;
       }
     }

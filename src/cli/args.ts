@@ -1,11 +1,17 @@
 import { parseArgs } from 'node:util';
 
 export const USAGE = `Usage: sluice run --config <file> [options]
+       sluice redrive --config <file> [options]
        sluice check --config <file> [options]
        sluice config --config <file> [options]
 
 run     consumes Kafka topics and indexes every record into Elasticsearch until stopped
         (SIGTERM/SIGINT drain in-flight batches and commit; a second signal exits at once)
+redrive consumes the dead-letter topic (errors.dlqTopic) in its own group (redrive.groupId)
+        and indexes each record as its original would have been: the id, index and version
+        of the record its sluice.source.* headers name. Records that fail again go to
+        redrive.deadLetterTopic (required). Offsets, halts and stops as for run; with
+        --until-caught-up it stops at the end of the dead-letter topic
 check   validates the configuration, then connects to Kafka (brokers, topics, the group's
         committed offsets) and Elasticsearch (version, health, target indices, write
         permission) and reports every problem; it writes nothing
@@ -40,7 +46,8 @@ const FLAG_PATHS: Record<string, string> = {
   'log-level': 'log.level',
 };
 
-export type Command = 'run' | 'check' | 'config';
+export const COMMANDS = ['run', 'redrive', 'check', 'config'] as const;
+export type Command = (typeof COMMANDS)[number];
 
 /** What the command line asks for, or the exit status and text of a usage problem. */
 export type CommandLine =
@@ -80,8 +87,8 @@ export function parseCommandLine(argv: string[]): CommandLine {
   if (values.help) return { kind: 'exit', code: 0, stdout: `${USAGE}\n` };
   if (values.version) return { kind: 'version' };
   const command = positionals[0];
-  if ((command !== 'run' && command !== 'check' && command !== 'config') || positionals.length > 1) {
-    return { kind: 'exit', code: 2, stderr: `sluice: expected the command "run", "check" or "config"${command ? ` (got "${positionals.join(' ')}")` : ''}\n\n${USAGE}\n` };
+  if (!isCommand(command) || positionals.length > 1) {
+    return { kind: 'exit', code: 2, stderr: `sluice: expected the command "run", "redrive", "check" or "config"${command ? ` (got "${positionals.join(' ')}")` : ''}\n\n${USAGE}\n` };
   }
 
   const overrides: Array<[string, string]> = [];
@@ -95,4 +102,8 @@ export function parseCommandLine(argv: string[]): CommandLine {
     overrides.push([s.slice(0, eq), s.slice(eq + 1)]);
   }
   return { kind: 'command', command, configFile: values.config, overrides, untilCaughtUp: values['until-caught-up'] === true, progress: values.progress === true };
+}
+
+function isCommand(word: string | undefined): word is Command {
+  return (COMMANDS as readonly (string | undefined)[]).includes(word);
 }

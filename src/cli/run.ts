@@ -3,15 +3,17 @@ import { createLogger } from '../common/logger.js';
 import { startPipeline, type Progress } from '../pipeline/start.js';
 
 /**
- * `sluice run`: the pipeline until a signal, the end of the backlog (`--until-caught-up`) or a
- * fatal error. The first SIGTERM/SIGINT stops gracefully; a second exits at once. Exit status 0
- * after a clean stop, 1 after an error.
+ * `sluice run`, and `sluice redrive` (`redrive`, with the configuration from `redriveConfig`): the
+ * pipeline until a signal, the end of the backlog (`--until-caught-up`) or a fatal error. The first
+ * SIGTERM/SIGINT stops gracefully; a second exits at once. Exit status 0 after a clean stop, 1 after
+ * an error.
  */
-export async function runCommand(config: SluiceConfig, flags: { untilCaughtUp: boolean; progress: boolean }): Promise<number> {
+export async function runCommand(config: SluiceConfig, flags: { untilCaughtUp: boolean; progress: boolean; redrive?: boolean }): Promise<number> {
   const logger = createLogger(config.log.level);
   const pipeline = await startPipeline(config, {
     logger,
     untilCaughtUp: flags.untilCaughtUp,
+    redrive: flags.redrive === true,
     ...(flags.progress ? { onProgress: printProgress } : {}),
   });
 

@@ -9,6 +9,8 @@
  *                          a start of NULL_REF marks a null value (tombstone) or a null key
  *   coords   Float64Array  [offset, timestampMs] per record
  *   slices                 records [start, end) belong to one topic-partition, in offset order
+ *   origins  (optional)    only in a batch of re-driven dead letters (`sluice redrive`): each
+ *                          record's original coordinates, see `OriginTable`
  */
 
 export const NULL_REF = 0xffff_ffff;
@@ -24,6 +26,26 @@ export interface Slice {
   end: number;
 }
 
+/**
+ * Where a re-driven dead letter came from: the topic, partition and offset of the original record,
+ * read from its `sluice.source.*` headers on the main thread; or why it cannot be indexed as the
+ * original would have been.
+ */
+export type RecordOrigin = { topic: string; partition: number; offset: number } | { problem: string };
+
+export const ORIGIN_STRIDE = 3;
+
+/**
+ * The origins of a batch's records, per record `[topicIndex, partition, offset]` in `coords`
+ * (`topicIndex` into `topics`, or -1 for a record that has no origin: `problems` says why). The
+ * slices keep the dead-letter topic's coordinates, which the watermarks and commits follow.
+ */
+export interface OriginTable {
+  topics: string[];
+  coords: Float64Array;
+  problems: Array<{ record: number; reason: string }>;
+}
+
 /** A packed batch: the part of a task that is the records. */
 export interface PackedBatch {
   /**
@@ -34,6 +56,7 @@ export interface PackedBatch {
   index: Uint32Array;
   coords: Float64Array;
   slices: Slice[];
+  origins?: OriginTable | undefined;
 }
 
 /** What the writer reads of a record (a node-rdkafka message has these fields). */
@@ -42,6 +65,8 @@ export interface PackableRecord {
   timestamp?: number | undefined;
   value: Buffer | null;
   key?: Buffer | string | null | undefined;
+  /** Set on every record of a re-drive run, on none otherwise. */
+  origin?: RecordOrigin | undefined;
 }
 
 /** The records of one topic-partition, in offset order: one slice of the batch. */
@@ -58,7 +83,9 @@ export function recordBytes(r: PackableRecord): number {
 
 /**
  * Copies the records' values and keys into one ArrayBuffer with an offset index: the batch crosses
- * to the worker by transfer, without cloning. This is the main thread's one copy of the bytes.
+ * to the worker by transfer, without cloning. This is the main thread's one copy of the bytes. The
+ * origin table is written only when the first record has an origin (a re-drive run, where every
+ * record has one): a batch of any other run costs one check, not one per record.
  */
 export function packBatch(runs: readonly PackableRun[]): { batch: PackedBatch; transferList: ArrayBuffer[] } {
   let count = 0;
@@ -100,7 +127,71 @@ export function packBatch(runs: readonly PackableRun[]): { batch: PackedBatch; t
     }
     slices.push({ topic: run.topic, partition: run.partition, start, end: i });
   }
-  return { batch: { data, index, coords, slices }, transferList: [data, index.buffer as ArrayBuffer, coords.buffer as ArrayBuffer] };
+  const transferList = [data, index.buffer as ArrayBuffer, coords.buffer as ArrayBuffer];
+  if (runs.find((run) => run.records.length > 0)?.records[0]?.origin === undefined) return { batch: { data, index, coords, slices }, transferList };
+  const origins = packOrigins(runs, count);
+  transferList.push(origins.coords.buffer as ArrayBuffer);
+  return { batch: { data, index, coords, slices, origins }, transferList };
+}
+
+/** The origin table of the records, in batch order; a record without an origin is a problem. */
+function packOrigins(runs: readonly PackableRun[], count: number): OriginTable {
+  const topics: string[] = [];
+  const topicIndex = new Map<string, number>();
+  const coords = new Float64Array(count * ORIGIN_STRIDE);
+  const problems: OriginTable['problems'] = [];
+  let i = 0;
+  for (const run of runs) {
+    for (const r of run.records) {
+      const at = i * ORIGIN_STRIDE;
+      const origin = r.origin ?? { problem: 'the record has no origin (sluice.source.* headers were not read)' };
+      if ('problem' in origin) {
+        coords[at] = -1;
+        problems.push({ record: i, reason: origin.problem });
+      } else {
+        let t = topicIndex.get(origin.topic);
+        if (t === undefined) {
+          t = topics.push(origin.topic) - 1;
+          topicIndex.set(origin.topic, t);
+        }
+        coords[at] = t;
+        coords[at + 1] = origin.partition;
+        coords[at + 2] = origin.offset;
+      }
+      i++;
+    }
+  }
+  return { topics, coords, problems };
+}
+
+/** The origins of a batch of re-driven dead letters, record by record (see `OriginTable`). */
+export class OriginReader {
+  private readonly topics: readonly string[];
+  private readonly coords: Float64Array;
+  private readonly problems: ReadonlyMap<number, string>;
+
+  constructor(table: OriginTable) {
+    this.topics = table.topics;
+    this.coords = table.coords;
+    this.problems = new Map(table.problems.map((p) => [p.record, p.reason]));
+  }
+
+  /** Why record `r` cannot be indexed as its original would have been; undefined when it can. */
+  problem(r: number): string | undefined {
+    return this.coords[r * ORIGIN_STRIDE] === -1 ? this.problems.get(r) : undefined;
+  }
+
+  topic(r: number): string {
+    return this.topics[this.coords[r * ORIGIN_STRIDE] as number] as string;
+  }
+
+  partition(r: number): number {
+    return this.coords[r * ORIGIN_STRIDE + 1] as number;
+  }
+
+  offset(r: number): number {
+    return this.coords[r * ORIGIN_STRIDE + 2] as number;
+  }
 }
 
 /**
@@ -112,6 +203,8 @@ export class BatchReader {
   readonly bytes: Buffer;
   readonly count: number;
   readonly slices: readonly Slice[];
+  /** The records' original coordinates in a batch of re-driven dead letters; undefined in any other. */
+  readonly origins: OriginReader | undefined;
   private readonly index: Uint32Array;
   private readonly coords: Float64Array;
 
@@ -121,6 +214,7 @@ export class BatchReader {
     this.coords = batch.coords;
     this.count = batch.coords.length / COORD_STRIDE;
     this.slices = batch.slices;
+    this.origins = batch.origins && new OriginReader(batch.origins);
   }
 
   /** False for a null value (a tombstone). */

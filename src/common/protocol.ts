@@ -26,10 +26,11 @@ export const Outcome = {
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
 /**
- * Where a record failed. decode, transform, route and worker make it *malformed*; index (refused
- * by Elasticsearch) and size make it *rejected*; null is a tombstone under `errors.onNull: dlq`.
+ * Where a record failed. decode, transform, route and worker make it *malformed*, and so does
+ * redrive (a dead letter that cannot be indexed as its original record, `sluice redrive`); index
+ * (refused by Elasticsearch) and size make it *rejected*; null is a tombstone under `errors.onNull: dlq`.
  */
-export type FailureStage = 'decode' | 'transform' | 'route' | 'worker' | 'index' | 'size' | 'null';
+export type FailureStage = 'decode' | 'transform' | 'route' | 'worker' | 'redrive' | 'index' | 'size' | 'null';
 
 export function failureClass(stage: FailureStage): 'malformed' | 'rejected' | 'null' {
   if (stage === 'index' || stage === 'size') return 'rejected';

@@ -297,6 +297,21 @@ export const schema: Group = {
         dlqWindowRecords: { kind: 'int', doc: 'Finished records (indexed, skipped or failed) in the window of `errors.dlqMaxRatio`.', default: 1000, min: 1, max: 10_000_000 },
       },
     },
+    redrive: {
+      kind: 'group',
+      doc: '`sluice redrive`: the records of the dead-letter topic `errors.dlqTopic` indexed again as their original records would have been.',
+      fields: {
+        deadLetterTopic: {
+          kind: 'string',
+          doc: 'Where `sluice redrive` writes the records that fail again, with `sluice.source.*` naming the original record (so they can be re-driven again from there) and fresh `sluice.error.*` headers; also dead letters that cannot be re-driven (no or invalid `sluice.source.*` headers, a value cut to fit the topic, a tombstone). Required by `sluice redrive`; must differ from `errors.dlqTopic` (the topic it reads) and from the topics of `kafka.topics`. Sluice never creates it.',
+        },
+        groupId: {
+          kind: 'string',
+          doc: 'Consumer group of `sluice redrive` on `errors.dlqTopic`: its committed offsets mark the dead letters re-driven so far, so a second re-drive starts after them. Must differ from `kafka.groupId`.',
+          defaultDoc: '`<kafka.groupId>.redrive`',
+        },
+      },
+    },
     shutdown: {
       kind: 'group',
       fields: {
@@ -422,6 +437,7 @@ export interface SluiceConfig {
     dlqMaxRatio: number;
     dlqWindowRecords: number;
   };
+  redrive: { deadLetterTopic: string | undefined; groupId: string | undefined };
   shutdown: { timeoutMs: number };
   metrics: { port: number | undefined; host: string };
   health: { stallSeconds: number };

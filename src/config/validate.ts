@@ -305,12 +305,8 @@ function crossCheck(config: SluiceConfig, errors: ConfigError[]): void {
     }
   }
   const dlqTopic = config.errors.dlqTopic;
-  if (dlqTopic && config.kafka.topics.includes(dlqTopic)) {
-    errors.push(new ConfigError('errors.dlqTopic', 'must not be one of kafka.topics (its records would be consumed again)'));
-  } else if (dlqTopic) {
-    const pattern = config.kafka.topics.find((entry) => isTopicPattern(entry) && topicPatternProblem(entry) === undefined && topicMatcher(entry)(dlqTopic));
-    if (pattern !== undefined) errors.push(new ConfigError('errors.dlqTopic', `must not match a pattern of kafka.topics (${JSON.stringify(pattern)}; its records would be consumed again)`));
-  }
+  if (dlqTopic) checkNotConsumed('errors.dlqTopic', dlqTopic, config.kafka.topics, errors);
+  checkRedrive(config, errors);
   const ids = config.index.idStrategy;
   const idKind = parseIdStrategy(ids).kind;
   // Records that share an id must overwrite each other in offset order; `create` keeps the first and
@@ -353,6 +349,38 @@ function crossCheck(config: SluiceConfig, errors: ConfigError[]): void {
   }
   if (config.errors.maxBackoffMs < config.errors.backoffMs) {
     errors.push(new ConfigError('errors.maxBackoffMs', `must be at least errors.backoffMs (${config.errors.backoffMs})`));
+  }
+}
+
+/** A topic Sluice writes dead letters to must not be one it consumes: its records would be consumed again. */
+function checkNotConsumed(option: string, topic: string, topics: readonly string[], errors: ConfigError[]): void {
+  if (topics.includes(topic)) {
+    errors.push(new ConfigError(option, 'must not be one of kafka.topics (its records would be consumed again)'));
+    return;
+  }
+  const pattern = topics.find((entry) => isTopicPattern(entry) && topicPatternProblem(entry) === undefined && topicMatcher(entry)(topic));
+  if (pattern !== undefined) errors.push(new ConfigError(option, `must not match a pattern of kafka.topics (${JSON.stringify(pattern)}; its records would be consumed again)`));
+}
+
+/**
+ * The `redrive` options, whenever they are set (`sluice redrive` itself requires them, in
+ * `redriveConfig`): records that fail again must not land in the topic being re-driven, nor in one
+ * the main run consumes, and the re-drive's group must not be the main run's.
+ */
+function checkRedrive(config: SluiceConfig, errors: ConfigError[]): void {
+  const { deadLetterTopic, groupId } = config.redrive;
+  if (deadLetterTopic !== undefined) {
+    if (deadLetterTopic === config.errors.dlqTopic) {
+      errors.push(
+        new ConfigError(
+          'redrive.deadLetterTopic',
+          `must differ from errors.dlqTopic (both are ${JSON.stringify(deadLetterTopic)}): sluice redrive reads errors.dlqTopic, and records that fail again would land in it and be read again`,
+        ),
+      );
+    } else checkNotConsumed('redrive.deadLetterTopic', deadLetterTopic, config.kafka.topics, errors);
+  }
+  if (groupId !== undefined && groupId === config.kafka.groupId) {
+    errors.push(new ConfigError('redrive.groupId', `must differ from kafka.groupId (both are ${JSON.stringify(groupId)}): the re-drive would join the main run's group`));
   }
 }
 

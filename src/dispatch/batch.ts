@@ -1,5 +1,5 @@
 import type { MessageHeader } from 'node-rdkafka';
-import { COORD_STRIDE, INDEX_STRIDE, NULL_REF, packBatch, recordBytes, type Slice } from '../common/batch-layout.js';
+import { COORD_STRIDE, INDEX_STRIDE, NULL_REF, packBatch, recordBytes, type RecordOrigin, type Slice } from '../common/batch-layout.js';
 import type { BatchTask } from '../common/protocol.js';
 import { readHeaders } from '../kafka/native-consume.js';
 
@@ -14,6 +14,12 @@ export interface KafkaRecord {
   value: Buffer | null;
   key?: Buffer | string | null | undefined;
   headers?: MessageHeader[] | undefined;
+  /**
+   * Only in `sluice redrive`: the original record this dead letter stands for, read from its
+   * `sluice.source.*` headers once when it arrives (or why it has none); the worker indexes it
+   * with these coordinates, the dead-letter producer names them again.
+   */
+  origin?: RecordOrigin | undefined;
 }
 
 /**

@@ -5,7 +5,8 @@ import type { KafkaRecord } from '../dispatch/batch.js';
 import { DeadLetterClosedError, KafkaConnectError, KafkaError } from '../common/errors.js';
 import type { TokenSource } from '../kafka/auth.js';
 import { baseProperties, type RdkafkaProperties } from '../kafka/base-config.js';
-import { formatRecordAt } from '../common/coordinates.js';
+import type { RecordOrigin } from '../common/batch-layout.js';
+import { formatRecordAt, type TopicPartitionRef } from '../common/coordinates.js';
 import { failureClass, type RecordFailure } from '../common/protocol.js';
 import { classifyDeliveryError, describeCode, rdkafkaCode } from './classify.js';
 import { createDeadLetterSender, TRUNCATED_HEADER, type DeadLetterMessage } from './sender.js';
@@ -119,7 +120,7 @@ export function createDeadLetterProducer(config: SluiceConfig, logger: Logger, h
 
     send(record: KafkaRecord, failure: RecordFailure): Promise<void> {
       const key = record.key === undefined || record.key === null ? null : Buffer.isBuffer(record.key) ? record.key : Buffer.from(record.key);
-      const headers = [...(record.headers ?? []), ...dlqHeaders(record, failure)];
+      const headers = record.origin === undefined ? [...(record.headers ?? []), ...dlqHeaders(record, failure)] : redriveHeaders(record, record.origin, failure);
       return sender.send({ key, value: record.value, headers, timestamp: record.timestamp ?? Date.now() }, formatRecordAt(record));
     },
 
@@ -152,11 +153,35 @@ function kafkaError(err: LibrdKafkaError): KafkaError {
 
 export type DeadLetterProducer = ReturnType<typeof createDeadLetterProducer>;
 
-export function dlqHeaders(record: KafkaRecord, failure: RecordFailure, now = new Date()): MessageHeader[] {
+/** What Sluice adds to a dead letter: where the record was read, then why it failed. */
+export function dlqHeaders(record: TopicPartitionRef & { offset: number }, failure: RecordFailure, now = new Date()): MessageHeader[] {
+  return [...sourceHeaders(record), ...errorHeaders(failure, now)];
+}
+
+/** The headers a re-driven record loses when it fails again: its earlier dead letter's, but `sluice.value.truncated` (its value is still the cut one). */
+const REPLACED_ON_REDRIVE: ReadonlySet<string> = new Set(Object.values(DLQ_HEADERS).filter((name) => name !== DLQ_HEADERS.truncated));
+/** Those a re-driven record without a readable origin loses: its `sluice.source.*` stay as they were, so that it still says where it came from. */
+const ERRORS_ON_REDRIVE: ReadonlySet<string> = new Set([...REPLACED_ON_REDRIVE].filter((name) => !name.startsWith('sluice.source.')));
+
+/**
+ * The headers of a re-driven record (`sluice redrive`) that failed again: the original record's own
+ * headers as the dead letter kept them, `sluice.source.*` naming the original record (not the
+ * dead-letter topic it was re-driven from), so that it can be re-driven again from where it lands,
+ * and this failure's `sluice.error.*`, each name once. A record whose origin could not be read keeps
+ * the `sluice.source.*` headers it came with.
+ */
+export function redriveHeaders(record: Pick<KafkaRecord, 'headers'>, origin: RecordOrigin, failure: RecordFailure, now = new Date()): MessageHeader[] {
+  const dropped = 'problem' in origin ? ERRORS_ON_REDRIVE : REPLACED_ON_REDRIVE;
+  const own = (record.headers ?? []).filter((h) => !Object.keys(h).some((name) => dropped.has(name)));
+  return [...own, ...('problem' in origin ? [] : sourceHeaders(origin)), ...errorHeaders(failure, now)];
+}
+
+function sourceHeaders(source: TopicPartitionRef & { offset: number }): MessageHeader[] {
+  return [{ [DLQ_HEADERS.topic]: source.topic }, { [DLQ_HEADERS.partition]: String(source.partition) }, { [DLQ_HEADERS.offset]: String(source.offset) }];
+}
+
+function errorHeaders(failure: RecordFailure, now: Date): MessageHeader[] {
   const h: MessageHeader[] = [
-    { [DLQ_HEADERS.topic]: record.topic },
-    { [DLQ_HEADERS.partition]: String(record.partition) },
-    { [DLQ_HEADERS.offset]: String(record.offset) },
     { [DLQ_HEADERS.errorClass]: failureClass(failure.stage) },
     { [DLQ_HEADERS.stage]: failure.stage },
     { [DLQ_HEADERS.reason]: failure.reason },

@@ -78,6 +78,8 @@ export function createDeadLetterSender(options: SenderOptions) {
 
   async function send(message: DeadLetterMessage, source: string): Promise<void> {
     const original = message.value;
+    // A re-driven dead letter cut once already says how long the original was: a second cut keeps that.
+    const cutBefore = message.headers.some((h) => TRUNCATED_HEADER in h);
     let value = original;
     let attempt = 0;
     let probe = false;
@@ -91,7 +93,7 @@ export function createDeadLetterSender(options: SenderOptions) {
           continue;
         }
       }
-      const headers = value === original ? message.headers : [...message.headers, { [TRUNCATED_HEADER]: String(original?.length ?? 0) }];
+      const headers = value === original || cutBefore ? message.headers : [...message.headers, { [TRUNCATED_HEADER]: String(original?.length ?? 0) }];
       const size = messageBytes(message.key, value, headers);
       if (value !== null && value.length > 0 && size > fits) {
         value = cutToFit(value, value.length - (size - fits));

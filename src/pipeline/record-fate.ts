@@ -4,6 +4,7 @@ import type { KafkaRecord } from '../dispatch/batch.js';
 import type { DeadLetterWindow } from '../dlq/breaker.js';
 import type { Metrics } from '../observe/metrics.js';
 import { DeadLetterBreakerError, RecordError, type SluiceError } from '../common/errors.js';
+import { formatRecordAt } from '../common/coordinates.js';
 import { failureClass, type RecordFailure } from '../common/protocol.js';
 import type { FlowControl } from './flow-control.js';
 
@@ -71,7 +72,17 @@ export function createRecordFate(options: RecordFateOptions) {
     const cls = failureClass(failure.stage);
     metrics.failed(cls);
     const fate = cls === 'null' ? 'dlq' : cls === 'malformed' ? policy.onMalformed : policy.onRejected;
-    const where = { topic: record.topic, partition: record.partition, offset: record.offset, stage: failure.stage, status: failure.status, errorType: failure.errorType, reason: failure.reason };
+    const where = {
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      // A re-driven dead letter: the original record it stands for.
+      ...(record.origin !== undefined && 'topic' in record.origin ? { source: formatRecordAt(record.origin) } : {}),
+      stage: failure.stage,
+      status: failure.status,
+      errorType: failure.errorType,
+      reason: failure.reason,
+    };
     if (fate === 'skip' && cls !== 'null') {
       logger.warn({ ...where, policy: fate }, 'record skipped: it could not be indexed');
       metrics.skipped(cls);

@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { SluiceConfig } from '../config/schema.js';
+import type { KafkaRecord } from '../dispatch/batch.js';
 import { createDispatchCounters, createDispatcher } from '../dispatch/dispatcher.js';
 import { createWorkerPool, type PoolSize, type WorkerPool } from '../dispatch/pool.js';
 import { DeadLetterWindow } from '../dlq/breaker.js';
+import { readOrigin } from '../dlq/origin.js';
 import { createDeadLetterProducer, type DeadLetterHooks } from '../dlq/producer.js';
 import { serverName, type ServerInfo } from '../elasticsearch/server.js';
 import { waitForElasticsearch } from '../elasticsearch/wait.js';
@@ -32,6 +34,11 @@ export interface RunOptions {
   logger: Logger;
   /** Stop once every assigned partition is indexed up to its end (backfills, the demo). */
   untilCaughtUp?: boolean;
+  /**
+   * `sluice redrive`: the records are dead letters, each indexed as the original record its
+   * `sluice.source.*` headers name (`config` is the re-drive's own, from `redriveConfig`).
+   */
+  redrive?: boolean;
   onProgress?: (p: Progress) => void;
   progressIntervalMs?: number;
 }
@@ -63,16 +70,19 @@ export interface PipelineDeadLetters {
 export interface PipelineDeps {
   waitForServer(config: SluiceConfig, logger: Logger): Promise<ServerInfo>;
   createPool(init: WorkerInit, size: PoolSize): WorkerPool;
-  createConsumer(config: SluiceConfig, tuning: ConsumerTuning, logger: Logger, tokens: TokenSource | undefined): PipelineConsumer;
+  /** `headers`: records must arrive with their headers as objects (a re-drive reads them as they arrive). */
+  createConsumer(config: SluiceConfig, tuning: ConsumerTuning, logger: Logger, tokens: TokenSource | undefined, needs: { headers: boolean }): PipelineConsumer;
   createDeadLetters(config: SluiceConfig, logger: Logger, hooks: DeadLetterHooks): PipelineDeadLetters;
 }
 
 export const realDeps: PipelineDeps = {
   waitForServer: waitForElasticsearch,
   createPool: createWorkerPool,
-  createConsumer(config, tuning, logger, tokens) {
-    const status = nativeConsumeStatus();
-    return createConsumer(config, tuning, logger, tokens, status.path === 'native' ? status.native : undefined);
+  createConsumer(config, tuning, logger, tokens, needs) {
+    // A re-drive reads every record's headers on arrival: node-rdkafka's message objects have them
+    // (it is no hot path); the native rows keep them serialized for failures only.
+    const status = needs.headers ? undefined : nativeConsumeStatus();
+    return createConsumer(config, tuning, logger, tokens, status?.path === 'native' ? status.native : undefined);
   },
   createDeadLetters: createDeadLetterProducer,
 };
@@ -112,7 +122,8 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
   }
   logger.info({ server: serverName(server), version: server.version, cluster: server.clusterName }, 'elasticsearch reachable');
   logNativeStatus(logger);
-  logNativeConsumeStatus(logger);
+  if (options.redrive) logger.info({ consumePath: 'js' }, 'native consume: off (a re-drive reads each record’s headers as it arrives)');
+  else logNativeConsumeStatus(logger);
 
   const workers = config.pipeline.workers;
   const perWorker = Math.max(1, Math.ceil(config.pipeline.maxInFlightBulks / workers));
@@ -140,6 +151,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
     },
     logger,
     tokens,
+    { headers: options.redrive === true },
   );
 
   const tracker = new WatermarkTracker();
@@ -330,6 +342,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
         onRevoke: rebalance.onRevoke,
         onRecords(records) {
           firstRecordAt ??= Date.now();
+          if (options.redrive) for (const r of records as KafkaRecord[]) r.origin = readOrigin(r);
           lags.received(records);
           dispatcher.add(records);
           flow.buffered(dispatcher.bufferedBytes());

@@ -4,7 +4,11 @@ import { KAFKA_BROKERS, waitFor } from './env.js';
 export interface DeadLetter {
   key: string | null;
   value: string | null;
+  /** The last value of each header name, as text. */
   headers: Record<string, string>;
+  /** Every header's name, in order (a name written twice shows twice). */
+  headerNames: string[];
+  timestamp: number | undefined;
 }
 
 /**
@@ -56,6 +60,8 @@ export async function readDeadLetters(topic: string, expected: number, quietMs =
     key: m.key ? m.key.toString() : null,
     value: m.value ? m.value.toString() : null,
     headers: Object.fromEntries((m.headers ?? []).flatMap((h) => Object.entries(h).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString() : String(v)]))),
+    headerNames: (m.headers ?? []).flatMap((h) => Object.keys(h)),
+    timestamp: m.timestamp,
   }));
 }
 

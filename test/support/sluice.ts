@@ -45,8 +45,13 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 
 /** Starts `sluice run` as its own process, as a user would. */
 export function startSluice(config: Record<string, unknown>, args: string[] = [], env: NodeJS.ProcessEnv = {}): SluiceProcess {
+  return startCommand('run', config, args, env);
+}
+
+/** Starts `sluice <command>` (`run` or `redrive`) as its own process. */
+export function startCommand(command: 'run' | 'redrive', config: Record<string, unknown>, args: string[] = [], env: NodeJS.ProcessEnv = {}): SluiceProcess {
   const file = configFile(config);
-  const child = spawn(process.execPath, [CLI, 'run', '--config', file, ...args], {
+  const child = spawn(process.execPath, [CLI, command, '--config', file, ...args], {
     env: { ...process.env, UV_THREADPOOL_SIZE: '16', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -17,10 +17,23 @@ describe('command line', () => {
     });
   });
 
+  it('redrive is a command of its own, with the flags of run', () => {
+    expect(parseCommandLine(['redrive', '--config', 'a.yaml', '--until-caught-up', '--progress'])).to.deep.equal({
+      kind: 'command',
+      command: 'redrive',
+      configFile: 'a.yaml',
+      overrides: [],
+      untilCaughtUp: true,
+      progress: true,
+    });
+    const help = parseCommandLine(['--help']);
+    expect(help.kind === 'exit' && help.stdout).to.match(/^redrive +consumes the dead-letter topic \(errors\.dlqTopic\)/m);
+  });
+
   it('usage problems exit 2 naming what is wrong; --help exits 0 with the usage on stdout', () => {
     const missing = parseCommandLine([]);
     expect(missing).to.include({ kind: 'exit', code: 2 });
-    expect(missing.kind === 'exit' && missing.stderr).to.match(/^sluice: expected the command "run", "check" or "config"\n/);
+    expect(missing.kind === 'exit' && missing.stderr).to.match(/^sluice: expected the command "run", "redrive", "check" or "config"\n/);
     const extra = parseCommandLine(['run', 'now']);
     expect(extra.kind === 'exit' && extra.stderr).to.match(/\(got "run now"\)/);
     const badSet = parseCommandLine(['check', '--set', 'novalue']);

@@ -32,8 +32,26 @@ describe('sluice CLI', function () {
   it('exits 2 on an unknown command or flag, with the usage', () => {
     const r = sluice(['start']);
     expect(r.code).to.equal(2);
-    expect(r.stderr).to.match(/expected the command "run", "check" or "config" \(got "start"\)[\s\S]*Usage: sluice run/);
+    expect(r.stderr).to.match(/expected the command "run", "redrive", "check" or "config" \(got "start"\)[\s\S]*Usage: sluice run/);
     expect(sluice(['run', '--bogus']).code).to.equal(2);
+  });
+
+  it('redrive: exits 2 without its dead-letter topics, or when the one it writes is the one it reads, naming both options', () => {
+    const base = 'kafka:\n  brokers: a:1\n  groupId: g\n  topics: [t]\n';
+    const none = sluice(['redrive', '--config', configFile(base)]);
+    expect(none.code).to.equal(2);
+    expect(none.stderr).to.equal(
+      'sluice: invalid configuration\n' +
+        '  - errors.dlqTopic is required by sluice redrive: it is the dead-letter topic re-driven\n' +
+        '  - redrive.deadLetterTopic is required by sluice redrive: records that fail again go there (a topic other than errors.dlqTopic)\n',
+    );
+    const same = sluice(['redrive', '--config', configFile(`${base}errors:\n  dlqTopic: t-dlq\nredrive:\n  deadLetterTopic: t-dlq\n`)]);
+    expect(same.code).to.equal(2);
+    expect(same.stderr).to.equal(
+      'sluice: invalid configuration\n  - redrive.deadLetterTopic must differ from errors.dlqTopic (both are "t-dlq"): sluice redrive reads errors.dlqTopic, and records that fail again would land in it and be read again\n',
+    );
+    // The main run refuses it as well: the two options are for each other.
+    expect(sluice(['run', '--config', configFile(`${base}errors:\n  dlqTopic: t-dlq\nredrive:\n  deadLetterTopic: t-dlq\n`)]).code).to.equal(2);
   });
 
   it('config: prints the effective configuration (file, environment, flags) with secrets redacted', () => {

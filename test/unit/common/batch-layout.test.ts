@@ -50,6 +50,50 @@ describe('batch layout', () => {
     expect(Buffer.from(batch.data).subarray(0, 5).toString('utf8')).to.equal('abük');
   });
 
+  it('a batch of re-driven dead letters carries each record\'s origin, the slices keep the dead-letter topic', () => {
+    const withOrigin = (offset: number, origin: PackableRecord['origin']): PackableRecord => ({ ...rec(offset, '{}'), origin });
+    const { batch, transferList } = packBatch([
+      {
+        topic: 'dlq',
+        partition: 0,
+        records: [
+          withOrigin(0, { topic: 'logs', partition: 2, offset: 2 ** 40 + 1 }),
+          withOrigin(1, { problem: 'no headers' }),
+          withOrigin(2, { topic: 'metrics', partition: 0, offset: 7 }),
+        ],
+      },
+      { topic: 'dlq', partition: 1, records: [withOrigin(0, { topic: 'logs', partition: 0, offset: 3 }), rec(1, '{}')] },
+    ]);
+    expect(transferList).to.deep.equal([batch.data, batch.index.buffer, batch.coords.buffer, batch.origins?.coords.buffer]);
+    expect(batch.origins?.topics).to.deep.equal(['logs', 'metrics']);
+    const reader = new BatchReader(batch);
+    expect(reader.slices.map((s) => [s.topic, s.partition])).to.deep.equal([
+      ['dlq', 0],
+      ['dlq', 1],
+    ]);
+    expect([0, 1, 2, 3].map((i) => reader.offset(i))).to.deep.equal([0, 1, 2, 0]);
+    const origins = reader.origins;
+    if (origins === undefined) throw new Error('no origins');
+    expect([0, 2, 3].map((i) => [origins.problem(i), origins.topic(i), origins.partition(i), origins.offset(i)])).to.deep.equal([
+      [undefined, 'logs', 2, 2 ** 40 + 1],
+      [undefined, 'metrics', 0, 7],
+      [undefined, 'logs', 0, 3],
+    ]);
+    expect(origins.problem(1)).to.equal('no headers');
+    // A record of such a batch without an origin cannot be indexed as an original either.
+    expect(origins.problem(4)).to.match(/^the record has no origin/);
+    // An empty run first does not hide the origins of the records after it.
+    const behindEmpty = packBatch([{ topic: 'dlq', partition: 0, records: [] }, { topic: 'dlq', partition: 1, records: [withOrigin(5, { topic: 'logs', partition: 1, offset: 9 })] }]);
+    expect(behindEmpty.batch.origins?.topics).to.deep.equal(['logs']);
+  });
+
+  it('a batch whose records have no origin has no origin table', () => {
+    const { batch, transferList } = packBatch([{ topic: 't', partition: 0, records: [rec(0, '{}')] }]);
+    expect(batch.origins).to.equal(undefined);
+    expect(transferList).to.have.length(3);
+    expect(new BatchReader(batch).origins).to.equal(undefined);
+  });
+
   it('an empty batch packs and reads', () => {
     const { batch } = packBatch([]);
     const reader = new BatchReader(batch);

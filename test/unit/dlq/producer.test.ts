@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { validateConfig } from '../../../src/config/validate.js';
-import { producerProperties } from '../../../src/dlq/producer.js';
+import type { MessageHeader } from 'node-rdkafka';
+import { dlqHeaders, producerProperties, redriveHeaders } from '../../../src/dlq/producer.js';
+import type { RecordFailure } from '../../../src/common/protocol.js';
 import { minimal } from '../config/support.js';
 
 describe('dead-letter producer properties', () => {
@@ -17,5 +19,59 @@ describe('dead-letter producer properties', () => {
     expect(p['message.timeout.ms']).to.equal(30_000);
     expect(p['allow.auto.create.topics']).to.equal(false);
     expect(p['enable.idempotence']).to.equal(true);
+  });
+});
+
+describe('dead-letter headers', () => {
+  const now = new Date(Date.UTC(2026, 11, 2, 12));
+  const failure: RecordFailure = { record: 0, stage: 'index', reason: 'failed to parse field [amount]', status: 400, errorType: 'document_parsing_exception' };
+  /** Headers as [name, value] pairs, in order. */
+  const pairs = (headers: MessageHeader[]): Array<[string, string]> => headers.flatMap((h) => Object.entries(h).map(([k, v]): [string, string] => [k, String(v)]));
+  const errorPairs: Array<[string, string]> = [
+    ['sluice.error.class', 'rejected'],
+    ['sluice.error.stage', 'index'],
+    ['sluice.error.reason', 'failed to parse field [amount]'],
+    ['sluice.attempts', '1'],
+    ['sluice.failed.at', '2026-12-02T12:00:00.000Z'],
+    ['sluice.error.type', 'document_parsing_exception'],
+    ['sluice.error.status', '400'],
+  ];
+  /** A dead letter of the main run as the re-drive reads it: the original's header, then Sluice's. */
+  const deadLetter = (): MessageHeader[] => [
+    { trace: Buffer.from('t-1') },
+    ...dlqHeaders({ topic: 'logs', partition: 2, offset: 41 }, { record: 0, stage: 'route', reason: 'old reason' }, new Date(0)).map((h) =>
+      Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Buffer.from(String(v))])),
+    ),
+  ];
+
+  it('name where the record was read, then why it failed', () => {
+    expect(pairs(dlqHeaders({ topic: 'logs', partition: 2, offset: 41 }, failure, now))).to.deep.equal([
+      ['sluice.source.topic', 'logs'],
+      ['sluice.source.partition', '2'],
+      ['sluice.source.offset', '41'],
+      ...errorPairs,
+    ]);
+  });
+
+  it('of a re-driven record that fails again: its own headers, the original record as source, this failure, each name once', () => {
+    const headers = redriveHeaders({ headers: deadLetter() }, { topic: 'logs', partition: 2, offset: 41 }, failure, now);
+    expect(pairs(headers)).to.deep.equal([['trace', 't-1'], ['sluice.source.topic', 'logs'], ['sluice.source.partition', '2'], ['sluice.source.offset', '41'], ...errorPairs]);
+  });
+
+  it('of a dead letter that cannot be re-driven: its sluice.source.* and sluice.value.truncated stay as they were, the failure is new', () => {
+    const cut = [...deadLetter(), { 'sluice.value.truncated': Buffer.from('5000000') }];
+    const headers = redriveHeaders({ headers: cut }, { problem: 'cut' }, { record: 0, stage: 'redrive', reason: 'cut' }, now);
+    expect(pairs(headers)).to.deep.equal([
+      ['trace', 't-1'],
+      ['sluice.source.topic', 'logs'],
+      ['sluice.source.partition', '2'],
+      ['sluice.source.offset', '41'],
+      ['sluice.value.truncated', '5000000'],
+      ['sluice.error.class', 'malformed'],
+      ['sluice.error.stage', 'redrive'],
+      ['sluice.error.reason', 'cut'],
+      ['sluice.attempts', '1'],
+      ['sluice.failed.at', '2026-12-02T12:00:00.000Z'],
+    ]);
   });
 });

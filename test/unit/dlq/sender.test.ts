@@ -62,6 +62,17 @@ describe('dead-letter sender', () => {
     expect(events).to.deep.equal([]);
   });
 
+  it('keeps the length a value cut before had (a re-driven dead letter), with one header, when it cuts again', async () => {
+    const written: DeadLetterMessage[] = [];
+    const { s } = sender(async (m) => void written.push(m), { maxMessageBytes: 10_000 });
+    const cut = message('z'.repeat(50_000));
+    await s.send({ ...cut, headers: [...cut.headers, { [TRUNCATED_HEADER]: '900000' }] }, 't[0]@1');
+    const names = (written[0]?.headers ?? []).flatMap((h) => Object.keys(h));
+    expect(names.filter((n) => n === TRUNCATED_HEADER)).to.have.length(1);
+    expect(header(written[0]?.headers ?? [], TRUNCATED_HEADER)).to.equal('900000');
+    expect(written[0]?.value?.length).to.be.below(10_000);
+  });
+
   it('cuts before sending a value over the producer’s own limit', async () => {
     const written: DeadLetterMessage[] = [];
     const { s } = sender(async (m) => void written.push(m), { maxMessageBytes: 10_000 });

@@ -5,9 +5,11 @@ import pino from 'pino';
 import { validateConfig } from '../../../src/config/validate.js';
 import type { WorkerPool } from '../../../src/dispatch/pool.js';
 import type { ConsumerHooks } from '../../../src/kafka/consumer.js';
+import { redriveConfig } from '../../../src/config/redrive.js';
+import type { KafkaRecord } from '../../../src/dispatch/batch.js';
 import { startPipeline, type PipelineConsumer, type PipelineDeps } from '../../../src/pipeline/start.js';
 import { BatchReader } from '../../../src/common/batch-layout.js';
-import { emptyStats, Outcome, type BatchResult, type BatchTask, type WorkerInit } from '../../../src/common/protocol.js';
+import { emptyStats, Outcome, type BatchResult, type BatchTask, type RecordFailure, type WorkerInit } from '../../../src/common/protocol.js';
 
 const logger = pino({ level: 'silent' });
 const tp = (partition: number): TopicPartition => ({ topic: 'logs', partition });
@@ -26,9 +28,11 @@ const message = (partition: number, offset: number, value = '{"a":1}'): Message 
 function fakePool(fails: (partition: number, offset: number) => boolean) {
   const events = new EventEmitter();
   const log: string[] = [];
+  const tasks: BatchTask[] = [];
   let init: WorkerInit | undefined;
   const pool: WorkerPool = {
     async run(task: BatchTask): Promise<BatchResult> {
+      tasks.push(task);
       const batch = new BatchReader(task);
       const n = batch.count;
       const outcomes = new Uint8Array(n);
@@ -52,7 +56,7 @@ function fakePool(fails: (partition: number, offset: number) => boolean) {
       log.push('pool destroyed');
     },
   };
-  return { pool, emit: (signal: unknown) => events.emit('message', signal), log, init: () => init, setInit: (i: WorkerInit) => (init = i) };
+  return { pool, tasks, emit: (signal: unknown) => events.emit('message', signal), log, init: () => init, setInit: (i: WorkerInit) => (init = i) };
 }
 
 function fakeConsumer(log: string[]) {
@@ -83,14 +87,16 @@ function fakeConsumer(log: string[]) {
   };
 }
 
-function setup(options: { errors?: Record<string, unknown>; fails?: (partition: number, offset: number) => boolean } = {}) {
+function setup(options: { errors?: Record<string, unknown>; redrive?: Record<string, unknown>; fails?: (partition: number, offset: number) => boolean } = {}) {
   const config = validateConfig({
     kafka: { brokers: 'localhost:9092', groupId: 'g', topics: ['logs'] },
     pipeline: { lingerMs: 1, workers: 2, maxInFlightBulks: 4 },
     errors: options.errors ?? {},
+    redrive: options.redrive ?? {},
   });
   const pool = fakePool(options.fails ?? (() => false));
   const kafka = fakeConsumer(pool.log);
+  const deadLetters: Array<{ topic: string; record: KafkaRecord; failure: RecordFailure }> = [];
   const deps: PipelineDeps = {
     waitForServer: async () => ({ product: 'elasticsearch', version: '8.19.0', major: 8, clusterName: 'c' }),
     createPool: (init) => {
@@ -98,11 +104,12 @@ function setup(options: { errors?: Record<string, unknown>; fails?: (partition: 
       return pool.pool;
     },
     createConsumer: () => kafka.consumer,
-    createDeadLetters: () => {
-      throw new Error('no dead-letter topic in these tests');
+    createDeadLetters: (c) => {
+      const topic = c.errors.dlqTopic as string;
+      return { topic, connect: async () => undefined, close: async () => undefined, send: async (record, failure) => void deadLetters.push({ topic, record, failure }) };
     },
   };
-  return { config, deps, pool, kafka };
+  return { config, deps, pool, kafka, deadLetters };
 }
 
 describe('pipeline wiring', () => {
@@ -146,6 +153,29 @@ describe('pipeline wiring', () => {
     expect(error?.message).to.equal('record logs[0]@1 could not be indexed: bad field');
     expect(pipeline.stopReason).to.equal('a record could not be indexed');
     expect(kafka.committed.at(-1)).to.deep.equal([{ topic: 'logs', partition: 0, offset: 1 }]);
+  });
+
+  it('redrive: each dead letter arrives with the origin its headers name, crosses to the worker with it, and fails again into the re-drive\'s topic', async () => {
+    const { config, deps, pool, kafka, deadLetters } = setup({
+      errors: { dlqTopic: 'logs-dlq', onRejected: 'skip' },
+      redrive: { deadLetterTopic: 'logs-dlq-2' },
+      fails: (_, offset) => offset === 1,
+    });
+    const pipeline = await startPipeline(redriveConfig(config), { logger, redrive: true }, deps);
+    kafka.hooks().onAssign([{ topic: 'logs-dlq', partition: 0 }]);
+    const letter = (offset: number, headers: Array<Record<string, Buffer>>): Message => ({ topic: 'logs-dlq', partition: 0, offset, value: Buffer.from('{}'), size: 2, timestamp: 5, headers }) as Message;
+    const source = (partition: string, offset: string): Array<Record<string, Buffer>> => [{ 'sluice.source.topic': Buffer.from('logs') }, { 'sluice.source.partition': Buffer.from(partition) }, { 'sluice.source.offset': Buffer.from(offset) }];
+    kafka.hooks().onRecords([letter(0, source('3', '70')), letter(1, source('1', '12')), letter(2, [])]);
+    await waitUntil(() => kafka.stored.get('logs-dlq[0]') === 3);
+    const origins = pool.tasks.flatMap((t) => {
+      const reader = new BatchReader(t);
+      return Array.from({ length: reader.count }, (_, r) => reader.origins?.problem(r) ?? [reader.origins?.topic(r), reader.origins?.partition(r), reader.origins?.offset(r)]);
+    });
+    expect(origins).to.deep.equal([['logs', 3, 70], ['logs', 1, 12], 'the dead letter has no sluice.source.topic, sluice.source.partition, sluice.source.offset header: the original record is unknown']);
+    // errors.onRejected skip is the main run's: a re-driven record that fails again is never dropped.
+    expect(deadLetters.map((d) => [d.topic, d.record.offset, d.record.origin])).to.deep.equal([['logs-dlq-2', 1, { topic: 'logs', partition: 1, offset: 12 }]]);
+    await pipeline.stop('test over');
+    expect(await pipeline.done).to.include({ indexed: 2, failed: 1, deadLettered: 1 });
   });
 
   it('a fatal Kafka client error ends the run with that error', async () => {

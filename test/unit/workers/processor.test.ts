@@ -7,6 +7,7 @@ import { pack } from 'msgpackr';
 import { BatchBuilder, packTask, type KafkaRecord } from '../../../src/dispatch/batch.js';
 import { tpKey } from '../../../src/offsets/watermark.js';
 import { Outcome } from '../../../src/common/protocol.js';
+import { loadNative } from '../../../src/common/native.js';
 import type { EncodedBatch } from '../../../workers/bulk/encoder.js';
 import type { DocFailure, SinkResult } from '../../../workers/bulk/sink.js';
 import { createBatchProcessor } from '../../../workers/processor.js';
@@ -432,5 +433,59 @@ describe('batch processor: last write wins', () => {
       await pp.process(task(records()));
       expect(versionsOf(plain.sent).map(([, , v, t]) => [v, t])).to.deep.equal([[undefined, undefined], [undefined, undefined], [undefined, undefined]], idStrategy);
     }
+  });
+});
+
+describe('batch processor: re-driven dead letters', () => {
+  /** Dead letters of `logs-dlq` partition 0 at offsets 0, 1, …, each standing for the original its origin names. */
+  const deadLetters = (records: Array<[value: string | null, origin: KafkaRecord['origin'], key?: string]>) =>
+    task(records.map(([value, origin, key], i) => ({ ...rec(i, value, key ?? null, 0, 'logs-dlq'), timestamp: Date.UTC(2026, 10, 20, 9), origin })));
+  const actions = (sent: ReturnType<typeof captureSink>['sent']) => sent.map((s) => s.action);
+
+  for (const [path, native] of [
+    ['JS', loadNative({ env: { SLUICE_NATIVE: '0' } })],
+    ['native', loadNative({ env: {} })],
+  ] as const) {
+    it(`are indexed with the original record's topic, partition and offset: _id, index name tokens, version (${path} path)`, async function () {
+      if (path === 'native' && native.path !== 'native') this.skip();
+      const letters = () =>
+        deadLetters([
+          ['{"id":"u-1","n":1}', { topic: 'Logs', partition: 2, offset: 41 }],
+          ['{"id":"u-2","n":2}', { problem: 'the dead letter has no sluice.source.topic header: the original record is unknown' }],
+          ['{"id":"u-3","n":3,"@timestamp":"2026-11-01T00:00:00Z"}', { topic: 'metrics', partition: 0, offset: 7 }],
+        ]);
+      const plain = captureSink();
+      const p = await createBatchProcessor(init({ index: { name: '{topic}-{partition}-{yyyy.MM.dd}' } }), { sink: plain.sink, logger, native });
+      const result = await p.process(letters());
+      expect(Array.from(result.outcomes)).to.deep.equal([Outcome.Indexed, Outcome.Failed, Outcome.Indexed]);
+      expect(result.failures).to.deep.equal([{ record: 1, stage: 'redrive', reason: 'the dead letter has no sluice.source.topic header: the original record is unknown' }]);
+      // The date comes from the document or from the Kafka timestamp, which the dead letter keeps from the original.
+      expect(actions(plain.sent)).to.deep.equal([{ index: { _index: 'logs-2-2026.11.20', _id: 'Logs-2-41' } }, { index: { _index: 'metrics-0-2026.11.01', _id: 'metrics-0-7' } }]);
+      expect(plain.sent.map((s) => s.source)).to.deep.equal(['{"id":"u-1","n":1}', '{"id":"u-3","n":3,"@timestamp":"2026-11-01T00:00:00Z"}']);
+
+      const keyed = captureSink();
+      const k = await createBatchProcessor(init({ index: { idStrategy: 'field:id' } }), { sink: keyed.sink, logger, native });
+      await k.process(letters());
+      expect(actions(keyed.sent)).to.deep.equal([
+        { index: { _index: 'logs', _id: 'u-1', version: 41, version_type: 'external' } },
+        { index: { _index: 'metrics', _id: 'u-3', version: 7, version_type: 'external' } },
+      ]);
+    });
+  }
+
+  it('a transform sees the original record\'s coordinates; a tombstone among them fails by its origin\'s problem', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-transform-'));
+    const file = join(dir, 't.mjs');
+    writeFileSync(file, `export function transform(r) { return { at: r.topic + '/' + r.partition + '/' + r.offset, key: r.key }; }\n`);
+    const { sink, sent } = captureSink();
+    const p = await createBatchProcessor(init({ transform: file, index: { idStrategy: 'key' } }), { sink, logger });
+    const result = await p.process(
+      deadLetters([
+        ['{"a":1}', { topic: 'logs', partition: 1, offset: 12 }, 'k1'],
+        [null, { problem: 'the dead letter is a tombstone (null value): there is no record to index' }, 'k2'],
+      ]),
+    );
+    expect(sent.map((s) => [s.action, JSON.parse(s.source)])).to.deep.equal([[{ index: { _index: 'logs', _id: 'k1', version: 12, version_type: 'external' } }, { at: 'logs/1/12', key: 'k1' }]]);
+    expect(result.failures.map((f) => [f.record, f.stage, f.reason])).to.deep.equal([[1, 'redrive', 'the dead letter is a tombstone (null value): there is no record to index']]);
   });
 });
