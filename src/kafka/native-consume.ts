@@ -14,12 +14,12 @@ export { NULL_REF };
  * Without the addon, or with `SLUICE_NATIVE=0`, Sluice consumes through node-rdkafka's `consume(n)`.
  */
 
-/** Rows of a consume call are [valueStart, valueEnd, keyStart, keyEnd] in `index` (NULL_REF start and end: null). */
-export const NATIVE_INDEX_STRIDE = 4;
-/** [offset, timestamp] per row in `coords`; the timestamp is -1 when the record has none. */
-export const NATIVE_COORD_STRIDE = 2;
-/** [start, end) of a row's serialized headers in `data` (NULL_REF both: the record has no headers). */
-export const NATIVE_HEADER_STRIDE = 2;
+/*
+ * A call's rows are the batch layout's (src/common/batch-layout.ts): [valueStart, valueEnd, keyStart,
+ * keyEnd] in `index` (INDEX_STRIDE, NULL_REF start and end for null), [offset, timestamp] in `coords`
+ * (COORD_STRIDE; the timestamp -1 when the record has none), and [start, end) of the serialized
+ * headers in `headers` (NULL_REF both when it has none).
+ */
 
 /** Rows [start, end) of one topic-partition, in offset order. */
 export interface ConsumeRun {

@@ -375,6 +375,25 @@ describe('native consume (librdkafka plugin in node-rdkafka’s consumer)', func
     await Promise.all(members.splice(0).map((m) => m.disconnect().catch(() => undefined)));
   });
 
+  /**
+   * A consumer of a new one-partition topic of 300 records, assigned by hand (no group subscription:
+   * the test unassigns when it chooses), after a call that kept records for lack of room.
+   */
+  async function keepingRecords(name: string) {
+    const topic = unique(name);
+    await createTopic(topic, 1);
+    await produceSimple(topic, 1, 300, 100);
+    const m = member(unique(name), topic, { room: 600, maxMsgs: 100 });
+    await new Promise<void>((resolve, reject) => m.consumer.connect({ timeout: 30_000 }, (err) => (err ? reject(err) : resolve())));
+    const tp = { topic, partition: 0 };
+    m.consumer.incrementalAssign([{ ...tp, offset: 0 }]);
+    m.assigned.add(tpKey(topic, 0));
+    await waitFor('a call that keeps records', async () => ((await m.consumeOnce()).needBytes > 0 || undefined));
+    const delivered = m.records.length;
+    expect(delivered).to.be.within(1, 299);
+    return { m, tp, delivered };
+  }
+
   it('delivers every record of a 3-partition topic once, exactly: values, keys, headers, nulls, empties, timestamps, offsets; rows grouped per partition; callbacks served', async () => {
     const topic = unique('native-exact');
     await createTopic(topic, 3);
@@ -579,18 +598,7 @@ describe('native consume (librdkafka plugin in node-rdkafka’s consumer)', func
   });
 
   it('kept records of a partition unassigned meanwhile are not delivered; assigned again, it resumes where delivery stopped', async () => {
-    const topic = unique('native-unassign');
-    await createTopic(topic, 1);
-    await produceSimple(topic, 1, 300, 100);
-    // Manual assignment (no group subscription): the test unassigns when it chooses.
-    const m = member(unique('native-unassign'), topic, { room: 600, maxMsgs: 100 });
-    await new Promise<void>((resolve, reject) => m.consumer.connect({ timeout: 30_000 }, (err) => (err ? reject(err) : resolve())));
-    const tp = { topic, partition: 0 };
-    m.consumer.incrementalAssign([{ ...tp, offset: 0 }]);
-    m.assigned.add(tpKey(topic, 0));
-    await waitFor('a call that keeps records', async () => ((await m.consumeOnce()).needBytes > 0 || undefined));
-    const delivered = m.records.length;
-    expect(delivered).to.be.within(1, 299);
+    const { m, tp, delivered } = await keepingRecords('native-unassign');
     m.consumer.incrementalUnassign([tp]);
     const after = await m.consumeOnce(undefined, undefined, 500);
     expect(after).to.deep.include({ count: 0, needBytes: 0, error: null });
@@ -602,17 +610,7 @@ describe('native consume (librdkafka plugin in node-rdkafka’s consumer)', func
   });
 
   it('kept records of a partition unassigned and assigned again between two calls are not delivered: the new assignment reads them from its own start, once', async () => {
-    const topic = unique('native-reassign');
-    await createTopic(topic, 1);
-    await produceSimple(topic, 1, 300, 100);
-    const m = member(unique('native-reassign'), topic, { room: 600, maxMsgs: 100 });
-    await new Promise<void>((resolve, reject) => m.consumer.connect({ timeout: 30_000 }, (err) => (err ? reject(err) : resolve())));
-    const tp = { topic, partition: 0 };
-    m.consumer.incrementalAssign([{ ...tp, offset: 0 }]);
-    m.assigned.add(tpKey(topic, 0));
-    await waitFor('a call that keeps records', async () => ((await m.consumeOnce()).needBytes > 0 || undefined));
-    const delivered = m.records.length;
-    expect(delivered).to.be.within(1, 299);
+    const { m, tp, delivered } = await keepingRecords('native-reassign');
     // No call between the revoke and the new assignment: the kept records are still there, and
     // the new assignment starts where delivery stopped, as a group member's would from its commit.
     m.consumer.commitSync([{ ...tp, offset: delivered }]);
