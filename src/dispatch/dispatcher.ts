@@ -6,6 +6,7 @@ import { tpKey, type Segment, type WatermarkTracker } from '../offsets/watermark
 import { BatchBuilder, packTask, rowsWithin, type FetchedRows, type KafkaRecord, type PartitionRun } from './batch.js';
 import { createBisector, type RunOutcome } from './bisect.js';
 import { TaskWatch } from './task-watch.js';
+import type { ChunkPool } from './chunks.js';
 
 export interface DispatchLimits {
   batchBytes: number;
@@ -59,6 +60,8 @@ export interface DispatcherOptions {
    */
   onIndexed?: (tp: { topic: string; partition: number }, offset: number, timestamp: number) => void;
   now?: () => number;
+  /** The native consumer's chunks: each batch of rows uses its chunk until it is done. */
+  chunks?: ChunkPool;
   /** Runs of a batch whose worker failed before it is split to find the record that fails it. */
   maxTaskAttempts?: number;
   taskBackoffMs?: number;
@@ -73,6 +76,8 @@ export interface DispatcherOptions {
 
 interface Sealed {
   runs: PartitionRun[];
+  /** The chunk of its rows (native consume path). */
+  chunk: SharedArrayBuffer | undefined;
   segments: Array<Segment | undefined>;
   bytes: number;
   count: number;
@@ -156,6 +161,8 @@ export function createDispatcher(options: DispatcherOptions) {
       }
       for (let start = run.start; start < run.end; ) {
         const end = rowsWithin(rows, start, run.end, limits.batchDocs - pending.count, limits.batchBytes - pending.payloadBytes);
+        // The gathering batch uses the chunk from its first rows on; sealed, the batch keeps that use.
+        if (pending.chunk === undefined) options.chunks?.retain(rows.data);
         pending.addRows(tp, run.topic, run.partition, rows, start, end, t);
         counters.records += end - start;
         start = end;
@@ -197,10 +204,15 @@ export function createDispatcher(options: DispatcherOptions) {
       clearTimeout(linger);
       linger = undefined;
     }
-    if (pending.count === 0) return;
+    if (pending.count === 0) {
+      // Its rows were all dropped (revoked partitions): the chunk use ends with it.
+      if (pending.chunk !== undefined) options.chunks?.release(pending.chunk);
+      pending = new BatchBuilder();
+      return;
+    }
     const runs = [...pending.runs.values()];
     const segments = runs.map((run) => tracker.open(run.tp, run.offset(0), run.offset(run.length - 1)));
-    queue.push({ runs, segments, bytes: pending.bytes, count: pending.count, attempts: 0 });
+    queue.push({ runs, chunk: pending.chunk, segments, bytes: pending.bytes, count: pending.count, attempts: 0 });
     queuedBytes += pending.bytes;
     pending = new BatchBuilder();
   }
@@ -328,6 +340,8 @@ export function createDispatcher(options: DispatcherOptions) {
         );
       }
     });
+    // Failed records were copied out above: no worker and no record reads the chunk any more.
+    if (batch.chunk) options.chunks?.release(batch.chunk);
     notifySettled();
     pump();
     if (flushDeferred) flush();
@@ -356,7 +370,10 @@ export function createDispatcher(options: DispatcherOptions) {
       }
       batch.segments = batch.segments.filter((_, k) => keep[k]);
       batch.runs = batch.runs.filter((_, k) => keep[k]);
-      if (batch.runs.length === 0) queue.splice(q--, 1);
+      if (batch.runs.length === 0) {
+        queue.splice(q--, 1);
+        if (batch.chunk) options.chunks?.release(batch.chunk);
+      }
     }
     return settle(() => [...tps].every((tp) => !inFlightByTp.has(tp)), deadlineMs);
   }
@@ -365,6 +382,7 @@ export function createDispatcher(options: DispatcherOptions) {
   async function drain(deadlineMs: number): Promise<boolean> {
     if (linger !== undefined) clearTimeout(linger);
     linger = undefined;
+    for (const batch of [{ chunk: pending.chunk }, ...queue]) if (batch.chunk) options.chunks?.release(batch.chunk);
     pending = new BatchBuilder();
     queue.length = 0;
     queuedBytes = 0;

@@ -8,6 +8,7 @@ import { parseOffsetReset, type OffsetReset } from '../offsets/lag.js';
 import { formatRecordAt, formatTp } from '../common/coordinates.js';
 import { INTERNAL_TOPICS_BLACKLIST, isTopicPattern } from './topic-pattern.js';
 import type { FetchedRows } from '../dispatch/batch.js';
+import type { ChunkPool } from '../dispatch/chunks.js';
 import { nativeConsumerProperties, type NativeConsume } from './native-consume.js';
 
 const { CODES } = rdkafka;
@@ -74,11 +75,6 @@ export interface ConsumerTuning {
   statsIntervalMs: number;
   /** librdkafka's prefetch queue, kept within the byte budget. */
   queuedMaxKbytes: number;
-  /**
-   * Size of the native consumer's chunks: consecutive calls write into one until it is full, and
-   * a batch never spans two (a chunk of a record larger than this is that record's size).
-   */
-  chunkBytes: number;
 }
 
 /**
@@ -134,7 +130,7 @@ let consumersCreated = 0;
  * auto-commit. The loop keeps polling while partitions are paused, revoked or draining: that serves
  * rebalance and commit callbacks and keeps the member within `max.poll.interval.ms`.
  */
-export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, logger: Logger, tokens?: TokenSource, native?: NativeConsume) {
+export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, logger: Logger, tokens?: TokenSource, native?: NativeConsume & { chunks: ChunkPool }) {
   // Set by `connect`, before the client connects: no callback of librdkafka runs earlier.
   let hooks!: ConsumerHooks;
   let rebalancing: Promise<void> = Promise.resolve();
@@ -261,8 +257,9 @@ export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, log
 
   // The native path: each call copies the messages' bytes once into the current chunk and their
   // coordinates into the row arrays below; the rows of the call are then copied out (a few
-  // memcpy per call), so the arrays serve the next call.
-  let chunk = new SharedArrayBuffer(native ? tuning.chunkBytes : 0);
+  // memcpy per call), so the arrays serve the next call. Chunks come from the pool the dispatcher
+  // gives them back to once their batches are done.
+  let chunk = native ? native.chunks.acquire() : new SharedArrayBuffer(0);
   let chunkView = new Uint8Array(chunk);
   let chunkAt = 0;
   const rowIndex = new Uint32Array(native ? tuning.maxBatch * 4 : 0);
@@ -293,8 +290,9 @@ export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, log
       }
       chunkAt = end;
       if (needBytes > 0) {
-        // The chunk is full: the batches that hold its rows keep it alive until they are done.
-        chunk = new SharedArrayBuffer(Math.max(tuning.chunkBytes, needBytes));
+        // The chunk is full: the batches that hold its rows keep it in use until they are done.
+        native?.chunks.release(chunk);
+        chunk = (native as { chunks: ChunkPool }).chunks.acquire(needBytes);
         chunkView = new Uint8Array(chunk);
         chunkAt = 0;
       }
@@ -375,7 +373,10 @@ export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, log
       await loopStopped;
       await rebalancing;
       // Messages the native consumer holds pin their fetch buffers: librdkafka's close waits for them.
-      if (native) native.addon.release(nativeId as string);
+      if (native) {
+        native.addon.release(nativeId as string);
+        native.chunks.release(chunk);
+      }
       await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
       tokens?.detach(consumer);
       await rebalancing;

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { SluiceConfig } from '../config/schema.js';
 import type { KafkaRecord } from '../dispatch/batch.js';
 import { createDispatchCounters, createDispatcher } from '../dispatch/dispatcher.js';
+import { ChunkPool } from '../dispatch/chunks.js';
 import { createWorkerPool, type PoolSize, type WorkerPool } from '../dispatch/pool.js';
 import { DeadLetterWindow } from '../dlq/breaker.js';
 import { readOrigin } from '../dlq/origin.js';
@@ -71,7 +72,7 @@ export interface PipelineDeps {
   waitForServer(config: SluiceConfig, logger: Logger): Promise<ServerInfo>;
   createPool(init: WorkerInit, size: PoolSize): WorkerPool;
   /** `headers`: records must arrive with their headers as objects (a re-drive reads them as they arrive). */
-  createConsumer(config: SluiceConfig, tuning: ConsumerTuning, logger: Logger, tokens: TokenSource | undefined, needs: { headers: boolean }): PipelineConsumer;
+  createConsumer(config: SluiceConfig, tuning: ConsumerTuning, logger: Logger, tokens: TokenSource | undefined, needs: { headers: boolean; chunks: ChunkPool }): PipelineConsumer;
   createDeadLetters(config: SluiceConfig, logger: Logger, hooks: DeadLetterHooks): PipelineDeadLetters;
 }
 
@@ -82,7 +83,7 @@ export const realDeps: PipelineDeps = {
     // A re-drive reads every record's headers on arrival: node-rdkafka's message objects have them
     // (it is no hot path); the native rows keep them serialized for failures only.
     const status = needs.headers ? undefined : nativeConsumeStatus();
-    return createConsumer(config, tuning, logger, tokens, status?.path === 'native' ? status.native : undefined);
+    return createConsumer(config, tuning, logger, tokens, status?.path === 'native' ? { ...status.native, chunks: needs.chunks } : undefined);
   },
   createDeadLetters: createDeadLetterProducer,
 };
@@ -133,6 +134,9 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
   pool.on('error', (err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'worker thread failed; it is replaced'));
 
   const budget = config.pipeline.maxBufferedBytes;
+  // The native consumer's chunks, two batches' worth each: most batches fit whole in one (a batch
+  // ends where its chunk does).
+  const chunks = new ChunkPool(Math.max(1 << 20, Math.min(64 << 20, 2 * config.pipeline.batchBytes)));
   const consumer = deps.createConsumer(
     config,
     {
@@ -146,12 +150,10 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
       statsIntervalMs: 1000,
       // librdkafka's prefetch counts against the same memory: a quarter of the budget, at most 64 MiB.
       queuedMaxKbytes: Math.max(1024, Math.min(65536, Math.floor(budget / 4 / 1024))),
-      // Two batches' worth: most batches fit whole in a chunk (a batch ends where its chunk does).
-      chunkBytes: Math.max(1 << 20, Math.min(64 << 20, 2 * config.pipeline.batchBytes)),
     },
     logger,
     tokens,
-    { headers: options.redrive === true },
+    { headers: options.redrive === true, chunks },
   );
 
   const tracker = new WatermarkTracker();
@@ -195,6 +197,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
 
   const dispatcher = createDispatcher({
     counters,
+    chunks,
     run: (task, transferList) => pool.run(task, { transferList }),
     // Not Piscina's abort signal: it gives an abortable task a worker of its own, which would end
     // the overlap of several tasks' bulk I/O in one worker. Terminating the thread ourselves fails

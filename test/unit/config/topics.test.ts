@@ -4,7 +4,7 @@ import { consumerProperties, type ConsumerTuning } from '../../../src/kafka/cons
 import { messages, minimal } from './support.js';
 
 const withTopics = (topics: unknown, more: Record<string, unknown> = {}) => ({ ...minimal, kafka: { ...minimal.kafka, topics }, ...more });
-const tuning: ConsumerTuning = { consumeTimeoutMs: 20, gapTimeoutMs: 5, minBatch: 64, maxBatch: 4096, targetCallMs: 100, statsIntervalMs: 1000, queuedMaxKbytes: 1024, chunkBytes: 1 << 20 };
+const tuning: ConsumerTuning = { consumeTimeoutMs: 20, gapTimeoutMs: 5, minBatch: 64, maxBatch: 4096, targetCallMs: 100, statsIntervalMs: 1000, queuedMaxKbytes: 1024 };
 
 describe('config: topic patterns', () => {
   it('takes ^ entries as patterns beside plain topics', () => {

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { createDispatcher, type DispatchLimits } from '../../../src/dispatch/dispatcher.js';
 import { ROW_OVERHEAD_BYTES, RowsRun, rowsWithin, type FetchedRows, type KafkaRecord } from '../../../src/dispatch/batch.js';
 import { splitRuns } from '../../../src/dispatch/bisect.js';
+import { ChunkPool } from '../../../src/dispatch/chunks.js';
 import { readHeaders } from '../../../src/kafka/native-consume.js';
 import { tpKey, WatermarkTracker } from '../../../src/offsets/watermark.js';
 import { BatchReader, NULL_REF } from '../../../src/common/batch-layout.js';
@@ -69,7 +70,7 @@ function fetched(chunk: SharedArrayBuffer, at: number, rows: Row[]): { rows: Fet
   return { rows: { data: chunk, index, coords, headers, runs }, end: at };
 }
 
-function setup(limits: Partial<DispatchLimits> = {}) {
+function setup(limits: Partial<DispatchLimits> = {}, chunks?: ChunkPool) {
   const tasks: Array<{ task: BatchTask; transferList: ArrayBuffer[]; resolve: (r: BatchResult) => void }> = [];
   const tracker = new WatermarkTracker();
   const committed = new Map<string, number>();
@@ -79,6 +80,7 @@ function setup(limits: Partial<DispatchLimits> = {}) {
     tracker,
     limits: { batchBytes: 1 << 20, batchDocs: 3, lingerMs: 60_000, maxInFlightBulks: 10, maxInFlightBytes: 1 << 30, ...limits },
     logger,
+    ...(chunks ? { chunks } : {}),
     onCommittable: (tp, offset) => committed.set(tpKey(tp.topic, tp.partition), offset),
     onFailed: (r) => {
       failed.push(r);
@@ -197,6 +199,54 @@ describe('dispatcher: rows of the native consumer', () => {
     tracker.revoke(tpKey('t', 0));
     expect(await d.release(new Set([tpKey('t', 0)]), 100)).to.equal(true);
     expect(d.bufferedBytes()).to.equal(8 + ROW_OVERHEAD_BYTES);
+  });
+});
+
+describe('chunk reuse', () => {
+  it('a chunk is reused only once the consumer moved on and every batch of its rows is done', async () => {
+    const pool = new ChunkPool(4096, 2);
+    const { tasks, tracker, d, finish } = setup({ batchDocs: 2 }, pool);
+    tracker.assign(tpKey('t', 0));
+    const chunk = pool.acquire();
+    d.addRows(fetched(chunk, 0, [0, 1, 2].map((o) => ({ partition: 0, offset: o, value: `{"o":${o}}` }))).rows);
+    d.flush();
+    expect(tasks).to.have.length(2);
+    pool.release(chunk); // the consumer moved to another chunk
+    expect(pool.size).to.deep.equal({ used: 1, free: 0 });
+    finish(0);
+    await tick();
+    expect(pool.size).to.deep.equal({ used: 1, free: 0 }, 'the second batch still reads it');
+    expect(pool.acquire()).to.not.equal(chunk);
+    finish(1);
+    await tick();
+    expect(pool.size).to.deep.equal({ used: 1, free: 1 });
+    expect(pool.acquire()).to.equal(chunk);
+  });
+
+  it('rows dropped before they were sent, and a stop, give their chunk back too', async () => {
+    const pool = new ChunkPool(4096, 2);
+    const { tracker, d } = setup({ batchDocs: 10 }, pool);
+    tracker.assign(tpKey('t', 0));
+    const first = pool.acquire();
+    d.addRows(fetched(first, 0, [{ partition: 0, offset: 0, value: '{}' }]).rows);
+    pool.release(first);
+    tracker.revoke(tpKey('t', 0));
+    await d.release(new Set([tpKey('t', 0)]), 100);
+    tracker.assign(tpKey('t', 0));
+    const second = pool.acquire();
+    d.addRows(fetched(second, 0, [{ partition: 0, offset: 5, value: '{}' }]).rows);
+    expect(pool.size.free).to.equal(1, 'the first chunk: its gathering batch ended empty when the second chunk came');
+    pool.release(second);
+    expect(await d.drain(100)).to.equal(true);
+    expect(pool.size).to.deep.equal({ used: 0, free: 2 });
+  });
+
+  it('keeps at most maxFree chunks, and only of the usual size', () => {
+    const pool = new ChunkPool(1024, 1);
+    const [a, b, big] = [pool.acquire(), pool.acquire(), pool.acquire(5000)];
+    expect(big.byteLength).to.equal(5000);
+    for (const c of [a, b, big]) pool.release(c);
+    expect(pool.size).to.deep.equal({ used: 0, free: 1 });
   });
 });
 

@@ -9,7 +9,7 @@ import { consumerProperties, type ConsumerTuning } from '../../../src/kafka/cons
 
 type Properties = object;
 
-const tuning: ConsumerTuning = { consumeTimeoutMs: 20, gapTimeoutMs: 5, minBatch: 64, maxBatch: 4096, targetCallMs: 100, statsIntervalMs: 1000, queuedMaxKbytes: 32_768, chunkBytes: 1 << 20 };
+const tuning: ConsumerTuning = { consumeTimeoutMs: 20, gapTimeoutMs: 5, minBatch: 64, maxBatch: 4096, targetCallMs: 100, statsIntervalMs: 1000, queuedMaxKbytes: 32_768 };
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-base-config-'));
 const file = (name: string): string => {

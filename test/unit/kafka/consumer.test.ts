@@ -3,7 +3,7 @@ import { assessCall, consumerProperties, type ConsumerTuning } from '../../../sr
 import { validateConfig } from '../../../src/config/validate.js';
 import { minimal } from '../config/support.js';
 
-const tuning: ConsumerTuning = { consumeTimeoutMs: 20, gapTimeoutMs: 5, minBatch: 64, maxBatch: 4096, targetCallMs: 100, statsIntervalMs: 1000, queuedMaxKbytes: 32_768, chunkBytes: 1 << 20 };
+const tuning: ConsumerTuning = { consumeTimeoutMs: 20, gapTimeoutMs: 5, minBatch: 64, maxBatch: 4096, targetCallMs: 100, statsIntervalMs: 1000, queuedMaxKbytes: 32_768 };
 const properties = (kafka: Record<string, unknown>) => consumerProperties(validateConfig({ ...minimal, kafka: { ...minimal.kafka, ...kafka } }), tuning);
 
 describe('consumer: librdkafka properties', () => {
