@@ -58,7 +58,8 @@ export type SkipReason = 'tombstone' | 'transform' | 'malformed' | 'rejected';
  * batch with the task result. The pipeline's view can be given later (`watch`): the parts it reads
  * are built after the parts that count events into these metrics.
  */
-export function createMetrics(view?: PipelineView, options: { processMetrics?: boolean } = {}) {
+/** `consumePath`: the path the run consumes on, when it is not the process's (a re-drive takes the JS path). */
+export function createMetrics(view?: PipelineView, options: { processMetrics?: boolean; consumePath?: 'native' | 'js' } = {}) {
   const registry = new Registry();
   // prom-client's process metrics sample the event-loop delay every 10 ms: a hundred wake-ups a
   // second of the main thread, for nothing when no one can scrape them (no metrics.port).
@@ -132,7 +133,7 @@ export function createMetrics(view?: PipelineView, options: { processMetrics?: b
   // Which JSON passthrough the workers run: the native addon or the JS path (src/common/native.ts).
   new Gauge({ name: 'sluice_native', help: '1 for the path the JSON passthrough runs on: native (the simdjson addon) or js.', labelNames: ['path'], registers }).set({ path: nativeStatus().path }, 1);
   // Which consume path the main thread runs: the librdkafka plugin or node-rdkafka's messages (src/kafka/native-consume.ts).
-  new Gauge({ name: 'sluice_native_consume', help: '1 for the path records are consumed on: native (the librdkafka plugin) or js (node-rdkafka message objects).', labelNames: ['path'], registers }).set({ path: nativeConsumeStatus().path }, 1);
+  new Gauge({ name: 'sluice_native_consume', help: '1 for the path records are consumed on: native (the librdkafka plugin) or js (node-rdkafka message objects).', labelNames: ['path'], registers }).set({ path: options.consumePath ?? nativeConsumeStatus().path }, 1);
   // Counted per batch by the workers (src/common/freshness.ts): no per-record work here.
   const ackDelay = createCountedHistogram({
     name: 'sluice_record_ack_delay_seconds',

@@ -12,7 +12,7 @@ import { serverName, type ServerInfo } from '../elasticsearch/server.js';
 import { waitForElasticsearch } from '../elasticsearch/wait.js';
 import { createTokenSource, type TokenSource } from '../kafka/auth.js';
 import { createConsumer, type Consumer, type ConsumerTuning } from '../kafka/consumer.js';
-import { logNativeConsumeStatus, nativeConsumeStatus } from '../kafka/native-consume.js';
+import { logNativeConsumeStatus, nativeConsumeStatus, type NativeConsumeStatus } from '../kafka/native-consume.js';
 import { HealthWatch, type Readiness } from '../observe/health.js';
 import { createMetrics } from '../observe/metrics.js';
 import { startStatusServer } from '../observe/status-server.js';
@@ -123,8 +123,9 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
   }
   logger.info({ server: serverName(server), version: server.version, cluster: server.clusterName }, 'elasticsearch reachable');
   logNativeStatus(logger);
-  if (options.redrive) logger.info({ consumePath: 'js' }, 'native consume: off (a re-drive reads each record’s headers as it arrives)');
-  else logNativeConsumeStatus(logger);
+  // The consumer factory makes the same choice (a re-drive asks it for headers).
+  const consumeStatus: NativeConsumeStatus = options.redrive ? { path: 'js', detail: 'a re-drive reads each record’s headers as it arrives' } : nativeConsumeStatus();
+  logNativeConsumeStatus(logger, consumeStatus);
 
   const workers = config.pipeline.workers;
   const perWorker = Math.max(1, Math.ceil(config.pipeline.maxInFlightBulks / workers));
@@ -164,7 +165,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
   });
   const stuck = new StuckWatch(tracker, config.health.stallSeconds * 1000, logger);
   const flow = new FlowControl({ target: consumer, budgetBytes: budget, logger });
-  const metrics = createMetrics(undefined, { processMetrics: port !== undefined });
+  const metrics = createMetrics(undefined, { processMetrics: port !== undefined, consumePath: consumeStatus.path });
 
   // How a run ends early: the first reason wins, and an error makes the run's promise reject.
   const ending = new AbortController();

@@ -167,4 +167,10 @@ describe('metrics', () => {
     expect(quiet).to.not.include('nodejs_eventloop_lag_seconds');
     expect(quiet).to.include('sluice_buffered_bytes');
   });
+
+  it('sluice_native_consume names the path the run consumes on, when the run chose it', async () => {
+    const text = await createMetrics(fakeView().view, { processMetrics: false, consumePath: 'js' }).registry.metrics();
+    expect(sample(text, 'sluice_native_consume{path="js"}')).to.equal(1);
+    expect(text).to.not.include('sluice_native_consume{path="native"}');
+  });
 });
