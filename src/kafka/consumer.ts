@@ -267,15 +267,15 @@ export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, log
   const rowHeaders = new Uint32Array(native ? tuning.maxBatch * 2 : 0);
   let firstTimeoutMs = tuning.consumeTimeoutMs;
 
-  function nativeLoop(addon: NativeConsume['addon'], done: () => void): void {
+  function nativeLoop(path: NativeConsume & { chunks: ChunkPool }, done: () => void): void {
     if (!running) return done();
     const started = Date.now();
     const n = batchSize;
-    addon.consume(nativeId as string, chunkView, chunkAt, rowIndex, rowCoords, rowHeaders, n, firstTimeoutMs, tuning.gapTimeoutMs, (err, result) => {
+    path.addon.consume(nativeId as string, chunkView, chunkAt, rowIndex, rowCoords, rowHeaders, n, firstTimeoutMs, tuning.gapTimeoutMs, (err, result) => {
       const took = Date.now() - started;
       if (err || !result) {
         consumeError({ code: (err as { code?: number } | null)?.code ?? CODES.ERRORS.ERR__FAIL, message: err?.message ?? 'no result' });
-        setTimeout(() => nativeLoop(addon, done), 100);
+        setTimeout(() => nativeLoop(path, done), 100);
         return;
       }
       const { count, end, runs, needBytes, error } = result;
@@ -291,8 +291,8 @@ export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, log
       chunkAt = end;
       if (needBytes > 0) {
         // The chunk is full: the batches that hold its rows keep it in use until they are done.
-        native?.chunks.release(chunk);
-        chunk = (native as { chunks: ChunkPool }).chunks.acquire(needBytes);
+        path.chunks.release(chunk);
+        chunk = path.chunks.acquire(needBytes);
         chunkView = new Uint8Array(chunk);
         chunkAt = 0;
       }
@@ -303,7 +303,7 @@ export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, log
       // A call cut short by the chunk's end or an error does not say that Kafka had nothing more.
       if (assessed.drained && needBytes === 0 && !error) hooks.onDrained?.();
       hooks.onPolled?.();
-      setImmediate(() => nativeLoop(addon, done));
+      setImmediate(() => nativeLoop(path, done));
     });
   }
 
@@ -324,7 +324,7 @@ export function createConsumer(config: SluiceConfig, tuning: ConsumerTuning, log
 
     start(): void {
       running = true;
-      loopStopped = new Promise((resolve) => (native ? nativeLoop(native.addon, resolve) : loop(resolve)));
+      loopStopped = new Promise((resolve) => (native ? nativeLoop(native, resolve) : loop(resolve)));
     },
 
     // A pause or resume that comes after the stop began (a late batch result) has nothing left to do:
