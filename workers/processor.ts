@@ -10,7 +10,7 @@ import { nativeStatus, ScanStatus, type NativeStatus } from '../src/common/nativ
 import { countAckDelays } from '../src/common/freshness.js';
 import { createDecoder } from './decode.js';
 import { createPassthrough, type PassthroughScan } from './passthrough.js';
-import { createActionLines, NdjsonEncoder } from './bulk/encoder.js';
+import { BufferPool, createActionLines, NdjsonEncoder } from './bulk/encoder.js';
 import { HaltMonitor } from './bulk/halt.js';
 import { Semaphore } from './bulk/semaphore.js';
 import { createBulkSink } from './bulk/sink.js';
@@ -92,6 +92,8 @@ export async function createBatchProcessor(
   };
   const resolve = (option: RouteOption, source: ValueSource, fallback: string | undefined, doc: Document | undefined, key: string | null): string | Problem =>
     routeValue(option, source, doc, key) ?? fallback ?? { stage: 'route', reason: routeProblem(option, source, doc) };
+  // One NDJSON buffer per batch this worker runs at once, used again by the next batches.
+  const buffers = new BufferPool(init.maxConcurrentBulks);
   const sink =
     deps.sink ??
     createBulkSink({
@@ -112,7 +114,7 @@ export async function createBatchProcessor(
     const { bytes } = batch;
     const outcomes = new Uint8Array(batch.count);
     const failures: RecordFailure[] = [];
-    const encoder = new NdjsonEncoder(Math.max(64 * 1024, Math.ceil(bytes.length * 1.25)));
+    const encoder = new NdjsonEncoder(encodedEstimate(batch), buffers);
     let tombstones = 0;
     let dropped = 0;
     const fail = (record: number, stage: RecordFailure['stage'], reason: string): void => {
@@ -219,7 +221,9 @@ export async function createBatchProcessor(
     deps.notify?.({ kind: 'encoded', threadId: deps.threadId ?? 0, task: task.id });
     const stats: BatchStats = { docs: encoder.docs, bulkRequests: 0, bulkBytes: 0, bulkMs: [], retries: {}, tombstones, dropped, ackDelays: { counts: [], sum: 0 } };
     if (encoder.docs > 0) {
+      // Not given back if this throws: a request may still be sending bytes of the buffer.
       const result = await sink.index(encoded);
+      encoder.release();
       const ackedAt = Date.now();
       stats.bulkRequests = result.bulkRequests;
       stats.bulkBytes = result.bulkBytes;
@@ -236,7 +240,7 @@ export async function createBatchProcessor(
         failures.push(failure);
       }
       stats.ackDelays = countAckDelays(batch, outcomes, ackedAt);
-    }
+    } else encoder.release();
     return { outcomes, failures, stats };
 
     /** A null value: skipped, a delete of the document the key names, or a failure for the DLQ. */
@@ -341,6 +345,16 @@ export async function createBatchProcessor(
   }
 
   return { process };
+}
+
+/** A batch's action line takes about this many bytes; the encoder grows when they take more. */
+const ACTION_BYTES_ESTIMATE = 128;
+
+/** The NDJSON size of a batch: its values and an action line each (the batch's bytes may hold more). */
+function encodedEstimate(batch: BatchReader): number {
+  let bytes = 0;
+  for (let r = 0; r < batch.count; r++) if (batch.hasValue(r)) bytes += batch.valueEnd(r) - batch.valueStart(r);
+  return Math.max(64 * 1024, bytes + batch.count * ACTION_BYTES_ESTIMATE);
 }
 
 /** What kafka, key and none ids are given as the document: they do not read it. */

@@ -20,15 +20,58 @@ export interface EncodedBatch {
 
 export type OpType = 'index' | 'create' | 'delete';
 
+/**
+ * The NDJSON buffers of one worker, used again from batch to batch. A fresh buffer of megabytes per
+ * batch is paid twice: in page faults as it is first written, and in full garbage collections, which
+ * V8 starts to account for memory allocated outside its heap. A worker keeps a few instead, one per
+ * batch it runs at once; a buffer is given back only when no request of its batch can still send it.
+ */
+export class BufferPool {
+  readonly #free: Buffer[] = [];
+
+  constructor(readonly maxFree: number) {}
+
+  /** A buffer of at least `bytes`: the smallest free one that is big enough, else a new one. */
+  acquire(bytes: number): Buffer {
+    let best = -1;
+    for (let i = 0; i < this.#free.length; i++) {
+      const len = (this.#free[i] as Buffer).length;
+      if (len >= bytes && (best < 0 || len < (this.#free[best] as Buffer).length)) best = i;
+    }
+    if (best < 0) return Buffer.allocUnsafeSlow(bytes);
+    return this.#free.splice(best, 1)[0] as Buffer;
+  }
+
+  /** Takes `buf` back; when the pool is full it keeps the larger buffers, which serve any batch. */
+  release(buf: Buffer): void {
+    if (this.#free.length < this.maxFree) {
+      this.#free.push(buf);
+      return;
+    }
+    let smallest = -1;
+    for (let i = 0; i < this.#free.length; i++) {
+      if (smallest < 0 || (this.#free[i] as Buffer).length < (this.#free[smallest] as Buffer).length) smallest = i;
+    }
+    if (smallest >= 0 && (this.#free[smallest] as Buffer).length < buf.length) this.#free[smallest] = buf;
+  }
+
+  get free(): number {
+    return this.#free.length;
+  }
+}
+
 export class NdjsonEncoder {
   #buf: Buffer;
   #len = 0;
   #starts: number[] = [];
   #records: number[] = [];
   #deletes: number[] = [];
+  readonly #pool: BufferPool | undefined;
 
-  constructor(initialBytes = 1 << 20) {
-    this.#buf = Buffer.allocUnsafe(initialBytes);
+  /** With a pool, the buffer comes from it and goes back with `release`. */
+  constructor(initialBytes = 1 << 20, pool?: BufferPool) {
+    this.#pool = pool;
+    this.#buf = pool ? pool.acquire(initialBytes) : Buffer.allocUnsafe(initialBytes);
   }
 
   get docs(): number {
@@ -104,10 +147,20 @@ export class NdjsonEncoder {
     return { buffer: this.#buf.subarray(0, this.#len), docStarts, docRecords: Int32Array.from(this.#records), docDeletes };
   }
 
+  /**
+   * Gives the buffer back to the pool. Only once nothing reads the batch `finish` returned: every
+   * request cut from it has its answer.
+   */
+  release(): void {
+    this.#pool?.release(this.#buf);
+  }
+
   #ensure(extra: number): void {
     if (this.#len + extra <= this.#buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#len + extra));
+    const size = Math.max(this.#buf.length * 2, this.#len + extra);
+    const next = this.#pool ? this.#pool.acquire(size) : Buffer.allocUnsafe(size);
     this.#buf.copy(next, 0, 0, this.#len);
+    this.#pool?.release(this.#buf);
     this.#buf = next;
   }
 }

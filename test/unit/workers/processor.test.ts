@@ -53,6 +53,34 @@ const rec = (offset: number, value: string | Buffer | null, key: string | null =
 });
 
 describe('batch processor (worker record path)', () => {
+  it('reuses an NDJSON buffer only once its batch is indexed: batches in flight at once never share one', async () => {
+    const held: Array<{ batch: EncodedBatch; text: string; done: (r: SinkResult) => void }> = [];
+    const sink = {
+      index: (batch: EncodedBatch) =>
+        new Promise<SinkResult>((resolve) => held.push({ batch, text: batch.buffer.toString('utf8'), done: resolve })),
+    };
+    const p = await createBatchProcessor(init(), { sink, logger });
+    const ok = (n: number): SinkResult => ({ failures: new Map(), bulkRequests: 1, bulkBytes: n, bulkMs: [1], retries: {} });
+    const first = p.process(task([rec(1, '{"a":"first"}')]));
+    const second = p.process(task([rec(2, '{"b":"second"}')]));
+    await new Promise((r) => setImmediate(r));
+    expect(held).to.have.length(2);
+    const [h1, h2] = held as [(typeof held)[0], (typeof held)[0]];
+    expect(h1.batch.buffer.buffer).to.not.equal(h2.batch.buffer.buffer);
+    h2.done(ok(1));
+    await second;
+    // The second batch's buffer is free again; the first is still being indexed and must not change.
+    const third = p.process(task([rec(3, '{"c":"third, and longer than the others"}')]));
+    await new Promise((r) => setImmediate(r));
+    const h3 = held[2] as (typeof held)[0];
+    expect(h3.batch.buffer.buffer).to.equal(h2.batch.buffer.buffer, 'the released buffer is used again');
+    expect(h1.batch.buffer.toString('utf8')).to.equal(h1.text);
+    expect(h1.text).to.contain('"first"');
+    h1.done(ok(1));
+    h3.done(ok(1));
+    await Promise.all([first, third]);
+  });
+
   it('indexes JSON as it arrived, with kafka ids, and skips tombstones', async () => {
     const { sink, sent } = captureSink();
     const p = await createBatchProcessor(init(), { sink, logger });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { actionLine, createActionLines, NdjsonEncoder } from '../../../../workers/bulk/encoder.js';
+import { actionLine, BufferPool, createActionLines, NdjsonEncoder } from '../../../../workers/bulk/encoder.js';
 import { buildRequests, subsetRequest } from '../../../../workers/bulk/request-builder.js';
 
 function lines(buf: Buffer): string[] {
@@ -175,5 +175,56 @@ describe('NDJSON encoder mark and rewind', () => {
     expect(Array.from(out.docRecords)).to.deep.equal([0, 2]);
     expect(Array.from(out.docDeletes)).to.deep.equal([0, 1]);
     expect(Array.from(out.docStarts)).to.deep.equal([0, '{"index":{"_index":"i","_id":"a"}}\n{"n":1}\n'.length, out.buffer.length]);
+  });
+});
+
+describe('NDJSON buffer pool', () => {
+  it('gives the smallest free buffer that is big enough, else a new one', () => {
+    const pool = new BufferPool(3);
+    const small = Buffer.alloc(100);
+    const big = Buffer.alloc(1000);
+    pool.release(big);
+    pool.release(small);
+    expect(pool.acquire(50)).to.equal(small);
+    expect(pool.acquire(50)).to.equal(big);
+    const fresh = pool.acquire(50);
+    expect(fresh).to.not.equal(small).and.not.equal(big);
+    expect(fresh.length).to.equal(50);
+    expect(pool.free).to.equal(0);
+  });
+
+  it('never gives out a buffer twice before it comes back', () => {
+    const pool = new BufferPool(2);
+    pool.release(Buffer.alloc(64));
+    const a = pool.acquire(10);
+    const b = pool.acquire(10);
+    expect(a).to.not.equal(b);
+  });
+
+  it('keeps the larger buffers when full', () => {
+    const pool = new BufferPool(2);
+    const [b10, b20, b30, b5] = [10, 20, 30, 5].map((n) => Buffer.alloc(n)) as [Buffer, Buffer, Buffer, Buffer];
+    pool.release(b10);
+    pool.release(b20);
+    pool.release(b30);
+    pool.release(b5);
+    expect(pool.free).to.equal(2);
+    expect(pool.acquire(1)).to.equal(b20);
+    expect(pool.acquire(1)).to.equal(b30);
+  });
+
+  it('an encoder takes its buffer from the pool, gives back the one it outgrew, and the last on release', () => {
+    const pool = new BufferPool(4);
+    const enc = new NdjsonEncoder(8, pool);
+    expect(pool.free).to.equal(0);
+    enc.append(actionLine('index', 'i', 'a'), JSON.stringify({ s: 'x'.repeat(100) }), 0);
+    expect(pool.free).to.equal(1, 'the outgrown 8-byte buffer');
+    const out = enc.finish();
+    expect(lines(out.buffer)[1]).to.equal(JSON.stringify({ s: 'x'.repeat(100) }));
+    enc.release();
+    expect(pool.free).to.equal(2);
+    const next = new NdjsonEncoder(out.buffer.length, pool);
+    next.append(actionLine('index', 'i', 'b'), '{}', 0);
+    expect(next.finish().buffer.buffer).to.equal(out.buffer.buffer, 'the released buffer serves the next batch');
   });
 });
