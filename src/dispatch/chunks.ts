@@ -12,12 +12,23 @@ export class ChunkPool {
   readonly #free: SharedArrayBuffer[] = [];
 
   /**
+   * The pool of a run: chunks of two batches' worth each, as most batches then fit whole in one (a
+   * batch ends where its chunk does), and kept as many as the byte budget fills, and the one being
+   * written. Fewer kept would mean new chunks at every resume while the ones let go still await a
+   * collection: memory would climb past the budget in garbage.
+   */
+  static forBudget(budgetBytes: number, batchBytes: number): ChunkPool {
+    const chunkBytes = Math.max(1 << 20, Math.min(64 << 20, 2 * batchBytes));
+    return new ChunkPool(chunkBytes, Math.ceil(budgetBytes / chunkBytes) + 1);
+  }
+
+  /**
    * @param chunkBytes the size of a chunk (a larger one is made for a record that needs it)
    * @param maxFree chunks kept for reuse; more are let go
    */
   constructor(
     readonly chunkBytes: number,
-    readonly maxFree = 2,
+    readonly maxFree: number,
   ) {}
 
   /** A chunk of at least `minBytes` for the consumer to write into; the consumer is its first user. */

@@ -135,9 +135,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
   pool.on('error', (err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'worker thread failed; it is replaced'));
 
   const budget = config.pipeline.maxBufferedBytes;
-  // The native consumer's chunks, two batches' worth each: most batches fit whole in one (a batch
-  // ends where its chunk does).
-  const chunks = new ChunkPool(Math.max(1 << 20, Math.min(64 << 20, 2 * config.pipeline.batchBytes)));
+  const chunks = ChunkPool.forBudget(budget, config.pipeline.batchBytes);
   const consumer = deps.createConsumer(
     config,
     {

@@ -241,6 +241,18 @@ describe('chunk reuse', () => {
     expect(pool.size).to.deep.equal({ used: 0, free: 2 });
   });
 
+  it("a run's pool fills its budget a second time with the chunks of the first: no new memory at a resume", () => {
+    const MiB = 1 << 20;
+    const pool = ChunkPool.forBudget(32 * MiB, 2 * MiB);
+    expect(pool.chunkBytes).to.equal(4 * MiB);
+    const fill = (): SharedArrayBuffer[] => Array.from({ length: 32 / 4 + 1 }, () => pool.acquire());
+    const first = fill();
+    for (const c of first) pool.release(c);
+    const second = fill();
+    expect(second.filter((c) => first.includes(c))).to.have.length(first.length);
+    expect(ChunkPool.forBudget(32 * MiB, 256).chunkBytes).to.equal(MiB, 'a chunk holds at least 1 MiB');
+  });
+
   it('keeps at most maxFree chunks, and only of the usual size', () => {
     const pool = new ChunkPool(1024, 1);
     const [a, b, big] = [pool.acquire(), pool.acquire(), pool.acquire(5000)];
