@@ -1,7 +1,8 @@
 // Sluice's npm `install` script: compiles the two native addons from the sources of its npm
 // dependencies, each its own node-gyp project so that one failing never costs the other:
 //   native/        the JSON passthrough scan (simdjson), used by the workers
-//   native/kafka/  the native consume path, a librdkafka plugin linked against node-rdkafka's librdkafka
+//   native/kafka/  the native Kafka path (batch consume, dead letters with exact header bytes), a
+//                  librdkafka plugin linked against node-rdkafka's librdkafka
 // It uses the node-gyp that npm brings and the Node headers npm's configuration points to (npm hands
 // both to the scripts it runs; node-gyp started by hand would try to download headers). It never
 // fails the install: a failed build prints one warning line saying which path Sluice will use,
@@ -15,7 +16,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 const projects = [
   { dir: here, name: 'native fast path', addon: 'sluice_native.node', fallback: 'Sluice will run on the JS path' },
-  { dir: join(here, 'kafka'), name: 'native consume path', addon: 'sluice_kafka.node', fallback: "Sluice will consume through node-rdkafka's consume(n)" },
+  {
+    dir: join(here, 'kafka'),
+    name: 'native Kafka path',
+    addon: 'sluice_kafka.node',
+    fallback: "Sluice will consume through node-rdkafka's consume(n), and write dead letters' header values that are not text as base64",
+  },
 ];
 
 function build({ dir, name, addon, fallback }) {
@@ -40,7 +46,7 @@ function build({ dir, name, addon, fallback }) {
 }
 
 if (process.env.SLUICE_NATIVE === '0') {
-  process.stderr.write('sluice: native fast path and native consume path not built (SLUICE_NATIVE=0)\n');
+  process.stderr.write('sluice: native fast path and native Kafka path not built (SLUICE_NATIVE=0)\n');
 } else {
   for (const project of projects) build(project);
 }

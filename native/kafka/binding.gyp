@@ -11,7 +11,7 @@
   "targets": [
     {
       "target_name": "sluice_kafka",
-      "sources": ["consumer.cc"],
+      "sources": ["sluice_kafka.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "libraries": ["-L<(rdkafka_deps)", "-lrdkafka", "-Wl,-rpath,'$$ORIGIN/<(rdkafka_rpath)'"],

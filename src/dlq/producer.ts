@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import rdkafka, { type LibrdKafkaError, type MessageHeader, type Producer } from 'node-rdkafka';
 import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.js';
@@ -10,6 +11,7 @@ import { formatRecordAt, type TopicPartitionRef } from '../common/coordinates.js
 import { failureClass, type RecordFailure } from '../common/protocol.js';
 import { classifyDeliveryError, describeCode, rdkafkaCode } from './classify.js';
 import { createDeadLetterSender, TRUNCATED_HEADER, type DeadLetterMessage } from './sender.js';
+import { nativeConsumeStatus, nativeConsumerProperties, type NativeConsume } from '../kafka/native-consume.js';
 
 /** Headers Sluice adds to each dead-letter record, after the original record's own. */
 export const DLQ_HEADERS = {
@@ -24,6 +26,7 @@ export const DLQ_HEADERS = {
   attempts: 'sluice.attempts',
   time: 'sluice.failed.at',
   truncated: TRUNCATED_HEADER,
+  base64: 'sluice.headers.base64',
 } as const;
 
 /** Room for the original headers, the key and Sluice's headers on top of a value of `pipeline.maxDocBytes`. */
@@ -66,20 +69,25 @@ export function producerProperties(config: SluiceConfig): RdkafkaProperties {
  * are retried, halting the pipeline through `hooks` while the topic refuses them (see
  * `createDeadLetterSender`); `close()` ends every retry.
  */
-export function createDeadLetterProducer(config: SluiceConfig, logger: Logger, hooks: DeadLetterHooks) {
+export function createDeadLetterProducer(config: SluiceConfig, logger: Logger, hooks: DeadLetterHooks, native: NativeConsume | undefined = nativeProduce()) {
   const topic = config.errors.dlqTopic as string;
   const { tokens } = hooks;
   const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   let nextId = 0;
-  const properties = producerProperties(config);
-  const producer: Producer = new rdkafka.Producer(properties);
-  producer.on('delivery-report', (err, report) => {
-    const id = report.opaque as number;
+  const settle = (id: number, err: { code?: unknown; origin?: unknown; message: string } | null): void => {
     const waiter = pending.get(id);
     if (!waiter) return;
     pending.delete(id);
     if (err) waiter.reject(kafkaError(err));
     else waiter.resolve();
+  };
+  // With the native addon the producer is registered with it, which writes header values byte for byte.
+  const nativeId = native ? `sluice-dlq-${process.pid}-${++producers}` : undefined;
+  const properties: RdkafkaProperties = { ...producerProperties(config), ...(native ? nativeConsumerProperties(native.pluginPath, nativeId as string) : {}) };
+  const producer: Producer = new rdkafka.Producer(properties);
+  // The native path's messages come back without an opaque here: their outcomes go to `attach`'s function.
+  producer.on('delivery-report', (err, report) => {
+    if (typeof report.opaque === 'number') settle(report.opaque, err);
   });
   producer.on('event.error', (err) => logger.error({ code: err.code, message: err.message }, 'dead-letter producer error'));
 
@@ -88,7 +96,13 @@ export function createDeadLetterProducer(config: SluiceConfig, logger: Logger, h
     return new Promise<void>((resolve, reject) => {
       pending.set(id, { resolve, reject });
       try {
-        producer.produce(topic, null, message.value, message.key, message.timestamp, id, message.headers);
+        if (native) {
+          const names = message.headers.map((h) => Object.keys(h)[0] as string);
+          const values = message.headers.map((h, i) => h[names[i] as string] as Buffer | string);
+          native.addon.produce(nativeId as string, topic, message.value, message.key, message.timestamp, names, values, id);
+        } else {
+          producer.produce(topic, null, message.value, message.key, message.timestamp, id, textHeaders(message.headers));
+        }
       } catch (err) {
         pending.delete(id);
         reject(kafkaError(err as LibrdKafkaError));
@@ -115,6 +129,7 @@ export function createDeadLetterProducer(config: SluiceConfig, logger: Logger, h
       await new Promise<void>((resolve, reject) =>
         producer.connect({ timeout: 30_000 }, (err) => (err ? reject(new KafkaConnectError('dead-letter producer', config.kafka.brokers, err.message, err.code, { cause: err })) : resolve())),
       );
+      if (native) native.addon.attach(nativeId as string, (id, code, message) => settle(id, code === 0 ? null : { code, message }));
       producer.setPollInterval(20);
     },
 
@@ -145,13 +160,43 @@ export function createDeadLetterProducer(config: SluiceConfig, logger: Logger, h
  * Retriable when the same write may go through later (a full queue, a timeout); not when only an
  * operator or a smaller record helps. The sender retries both, halting on the latter.
  */
-function kafkaError(err: LibrdKafkaError): KafkaError {
+function kafkaError(err: { code?: unknown; origin?: unknown; message: string }): KafkaError {
   const code = rdkafkaCode(err);
   const cls = classifyDeliveryError(code);
   return new KafkaError(code === undefined ? err.message : describeCode(code), code, { cause: err, retriable: cls === 'transient' || cls === 'timeout' });
 }
 
 export type DeadLetterProducer = ReturnType<typeof createDeadLetterProducer>;
+
+/** Dead-letter producers made so far in this process: each registers with the addon under its own id. */
+let producers = 0;
+
+/** The addon when the process runs its native Kafka path (not with `SLUICE_NATIVE=0` or without a build). */
+function nativeProduce(): NativeConsume | undefined {
+  const status = nativeConsumeStatus();
+  return status.path === 'native' ? status.native : undefined;
+}
+
+/**
+ * The headers as node-rdkafka's `produce` can write them, for the path without the addon:
+ * node-rdkafka writes each value's text (as UTF-8, up to its first NUL byte), so a value that is not
+ * exactly such a text would be changed without a word. Such a value is written as its base64
+ * instead, and `sluice.headers.base64` lists the positions (from 0, comma-separated) of the headers
+ * written so; other headers are left as they are. Unchanged when there is none.
+ */
+export function textHeaders(headers: MessageHeader[]): MessageHeader[] {
+  const encoded: number[] = [];
+  const out = headers.map((h, i) => {
+    const name = Object.keys(h)[0] as string;
+    const value = h[name];
+    if (!Buffer.isBuffer(value) || (!value.includes(0) && isUtf8(value))) return h;
+    encoded.push(i);
+    return { [name]: value.toString('base64') };
+  });
+  if (encoded.length === 0) return headers;
+  out.push({ [DLQ_HEADERS.base64]: encoded.join(',') });
+  return out;
+}
 
 /** What Sluice adds to a dead letter: where the record was read, then why it failed. */
 export function dlqHeaders(record: TopicPartitionRef & { offset: number }, failure: RecordFailure, now = new Date()): MessageHeader[] {

@@ -11,7 +11,9 @@ export { NULL_REF };
  * of one JS object per message. node-rdkafka keeps its `rd_kafka_t` to itself, so the addon is also a
  * librdkafka plugin: a consumer created with `nativeConsumerProperties(pluginPath, id)` among its
  * global properties is registered under `id` when it connects and unregistered when it disconnects.
- * Without the addon, or with `SLUICE_NATIVE=0`, Sluice consumes through node-rdkafka's `consume(n)`.
+ * A producer registered so writes dead letters through the addon, its header values byte for byte
+ * (src/dlq/producer.ts). Without the addon, or with `SLUICE_NATIVE=0`, Sluice consumes through
+ * node-rdkafka's `consume(n)` and produces through its `produce`.
  */
 
 /*
@@ -54,7 +56,7 @@ export interface ConsumeResult {
   error: ConsumeMessageError | null;
 }
 
-/** The addon's API (native/kafka/consumer.cc). */
+/** The addon's API (native/kafka/sluice_kafka.cc). */
 export interface NativeConsumerAddon {
   /** rd_kafka_version_str() of the librdkafka it runs on. */
   librdkafka: string;
@@ -82,6 +84,28 @@ export interface NativeConsumerAddon {
   ): void;
   /** Destroys the messages kept for `id` (call it before disconnecting). Idempotent; throws while a call is in flight. */
   release(id: string): void;
+  /**
+   * Where the outcomes of `produce(id, …)` go: `code` 0 when Kafka acknowledged the message, else
+   * librdkafka's error (rd_kafka_resp_err_t) and its text. Once per producer, after it connected;
+   * the function does not keep the process alive.
+   */
+  attach(id: string, onDelivery: (token: number, code: number, message: string) => void): void;
+  /**
+   * Produces one message (copied) through the producer registered as `id`, its header values
+   * byte for byte (node-rdkafka's `produce` turns them into text). Its outcome goes to the attached
+   * function with `token`. Throws an Error with librdkafka's `code` when librdkafka refuses it at
+   * once (a full queue, a message too large); no outcome comes for it then.
+   */
+  produce(
+    id: string,
+    topic: string,
+    value: Uint8Array | null,
+    key: Uint8Array | null,
+    timestamp: number,
+    headerNames: string[],
+    headerValues: Array<Uint8Array | string>,
+    token: number,
+  ): void;
 }
 
 export type NativeConsumerLoad = { addon: NativeConsumerAddon; pluginPath: string } | { reason: string };
@@ -110,7 +134,9 @@ export function loadNativeConsumer(options: LoadNativeConsumerOptions = {}): Nat
     const require = createRequire(import.meta.url);
     const rdkafka = require('node-rdkafka') as { librdkafkaVersion: string };
     const addon = (options.load ?? require)(file) as Partial<NativeConsumerAddon>;
-    if (typeof addon.consume !== 'function' || typeof addon.release !== 'function') throw new TypeError('the addon has no consume/release');
+    for (const name of ['consume', 'release', 'attach', 'produce'] as const) {
+      if (typeof addon[name] !== 'function') throw new TypeError(`the addon has no ${name} function`);
+    }
     // Two librdkafka copies would each have their own clients: the plugin would never see node-rdkafka's.
     if (addon.librdkafka !== rdkafka.librdkafkaVersion) {
       throw new TypeError(`the addon runs on librdkafka ${String(addon.librdkafka)}, node-rdkafka on ${rdkafka.librdkafkaVersion}`);

@@ -6,8 +6,9 @@ import { pack } from 'msgpackr';
 import { readDeadLetters } from '../support/dlq.js';
 import { count, createIndex, es, singleShardTemplate } from '../support/elasticsearch.js';
 import { ES_URL, unique, waitFor } from '../support/env.js';
-import { committedOffsets, createTopic, produce, type OutRecord } from '../support/kafka.js';
+import { committedOffsets, createTopic, produce, produceExact, type OutRecord } from '../support/kafka.js';
 import { expectCleanExit, runToEnd, startSluice, testConfig } from '../support/sluice.js';
+import { nativeConsumeStatus } from '../../src/kafka/native-consume.js';
 
 /**
  * No silent change of data (DESIGN.md, invariant 11) and no two records sharing an id by accident
@@ -61,6 +62,37 @@ function longKey(n: bigint): Buffer {
 describe('record fidelity against the real servers', function () {
   this.timeout(300_000);
   before(() => singleShardTemplate('fid-*'));
+
+  it('a dead letter keeps header values that are not text byte for byte (native path), or as base64 it names (SLUICE_NATIVE=0)', async () => {
+    // Not text: invalid UTF-8, a NUL byte (node-rdkafka's produce would end the value there). Text and empty values stay as they are.
+    const own: Array<[string, Buffer]> = [
+      ['bin', Buffer.from([0xff, 0x00, 0x01, 0x80])],
+      ['text', Buffer.from('ünï ✓')],
+      ['nul', Buffer.from('a\0b')],
+      ['empty', Buffer.alloc(0)],
+    ];
+    const runs: Array<{ env: NodeJS.ProcessEnv; expected: Array<[string, Buffer]> }> = [
+      { env: {}, expected: own },
+      {
+        env: { SLUICE_NATIVE: '0' },
+        expected: [['bin', Buffer.from('/wABgA==')], own[1] as [string, Buffer], ['nul', Buffer.from('YQBi')], own[3] as [string, Buffer], ['sluice.headers.base64', Buffer.from('0,2')]],
+      },
+    ];
+    expect(nativeConsumeStatus().path, 'the native path is built').to.equal('native');
+    for (const { env, expected } of runs) {
+      const topic = unique('fid-hdr');
+      await createTopic(topic, 1);
+      const dlqTopic = `${topic}-dlq`;
+      await createTopic(dlqTopic, 1);
+      await produceExact(topic, [{ partition: 0, key: null, value: Buffer.from('not json'), timestamp: Date.now(), headers: Object.fromEntries(own) }]);
+      await expectCleanExit(startSluice(testConfig(topic, unique('g'), { errors: { dlqTopic } }), ['--until-caught-up'], env));
+      const [letter, ...more] = await readDeadLetters(dlqTopic, 1);
+      expect(more, JSON.stringify(env)).to.deep.equal([]);
+      const headers = (letter?.rawHeaders ?? []).filter(([name]) => !name.startsWith('sluice.') || name === 'sluice.headers.base64');
+      expect(headers.map(([n, v]) => [n, v.toString('hex')]), JSON.stringify(env)).to.deep.equal(expected.map(([n, v]) => [n, v.toString('hex')]));
+      expect(letter?.headers['sluice.error.stage']).to.equal('decode');
+    }
+  });
 
   it('binary keys 0x…80 and 0x…81 become two documents', async () => {
     const topic = await topicWith('fid-binkey', [

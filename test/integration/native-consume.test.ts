@@ -1,8 +1,7 @@
 import { expect } from 'chai';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import rdkafka, { type KafkaConsumer, type LibrdKafkaError, type Message, type TopicPartition, type TopicPartitionOffset } from 'node-rdkafka';
 import { KAFKA_BROKERS, unique, waitFor } from '../support/env.js';
-import { committedOffsets, createTopic, endOffsets, produce, produceWithHeaders } from '../support/kafka.js';
+import { committedOffsets, createTopic, endOffsets, produce, produceExact, produceWithHeaders, type ExactRecord } from '../support/kafka.js';
 import {
   loadNativeConsumer,
   nativeConsumerProperties,
@@ -37,36 +36,7 @@ interface Got {
 }
 
 /** One record to produce, with what it must read back as. */
-interface Spec {
-  partition: number;
-  value: Buffer | null;
-  key: Buffer | null;
-  headers?: Record<string, Buffer | string | null | Array<Buffer | string>>;
-  timestamp: number;
-}
-
-/** Produces with KafkaJS: it writes what node-rdkafka's producer cannot (null and binary header values). */
-async function produceSpecs(topic: string, specs: Spec[]): Promise<void> {
-  const kafka = new Kafka({ clientId: 'sluice-test', brokers: [KAFKA_BROKERS], logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  try {
-    // One send: one request per partition, in order, so offsets are the order of production.
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: specs.map((s) => ({
-        partition: s.partition,
-        value: s.value,
-        key: s.key,
-        timestamp: String(s.timestamp),
-        ...(s.headers ? { headers: s.headers as Record<string, Buffer | string> } : {}),
-      })),
-    });
-  } finally {
-    await producer.disconnect();
-  }
-}
+type Spec = ExactRecord;
 
 /**
  * Reads a consume result's rows back into records, checking the layout on the way: runs cover the
@@ -420,7 +390,7 @@ describe('native consume (librdkafka plugin in node-rdkafka’s consumer)', func
         expected.set(`${p}/${s}`, spec);
       }
     }
-    await produceSpecs(topic, specs);
+    await produceExact(topic, specs);
     expect(await endOffsets(topic, 3)).to.deep.equal([perPartition, perPartition, perPartition]);
 
     const group = unique('native-exact');
@@ -496,7 +466,7 @@ describe('native consume (librdkafka plugin in node-rdkafka’s consumer)', func
         specs.push({ partition: p, value, key: Buffer.from(`k-${p}-${s}`), headers: { seq: String(s) }, timestamp: Date.now() });
       }
     }
-    await produceSpecs(topic, specs);
+    await produceExact(topic, specs);
     const m = member(unique('native-small'), topic, { room: 400, maxMsgs: 100, at: 0 });
     await m.connect();
     m.start();

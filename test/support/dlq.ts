@@ -8,6 +8,8 @@ export interface DeadLetter {
   headers: Record<string, string>;
   /** Every header's name, in order (a name written twice shows twice). */
   headerNames: string[];
+  /** Every header, in order, with its value's bytes. */
+  rawHeaders: Array<[string, Buffer]>;
   timestamp: number | undefined;
 }
 
@@ -61,6 +63,7 @@ export async function readDeadLetters(topic: string, expected: number, quietMs =
     value: m.value ? m.value.toString() : null,
     headers: Object.fromEntries((m.headers ?? []).flatMap((h) => Object.entries(h).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString() : String(v)]))),
     headerNames: (m.headers ?? []).flatMap((h) => Object.keys(h)),
+    rawHeaders: (m.headers ?? []).flatMap((h) => Object.entries(h).map(([k, v]): [string, Buffer] => [k, Buffer.isBuffer(v) ? v : Buffer.from(String(v))])),
     timestamp: m.timestamp,
   }));
 }

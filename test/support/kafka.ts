@@ -1,11 +1,46 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import rdkafka from 'node-rdkafka';
 import * as tools from '../../bench/kafka-tools.js';
 import { KAFKA_BROKERS } from './env.js';
 
 export type { OutRecord } from '../../bench/kafka-tools.js';
+
+/** A record as produced by `produceExact`. */
+export interface ExactRecord {
+  partition: number;
+  value: Buffer | null;
+  key: Buffer | null;
+  headers?: Record<string, Buffer | string | null | Array<Buffer | string>>;
+  timestamp: number;
+}
+
+/**
+ * Produces with KafkaJS, in one send (one request per partition, in order, so offsets are the order
+ * of production): it writes what node-rdkafka's producer cannot, null and binary header values.
+ */
+export async function produceExact(topic: string, records: ExactRecord[]): Promise<void> {
+  const kafka = new Kafka({ clientId: 'sluice-test', brokers: [KAFKA_BROKERS], logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: records.map((r) => ({
+        partition: r.partition,
+        value: r.value,
+        key: r.key,
+        timestamp: String(r.timestamp),
+        ...(r.headers ? { headers: r.headers as Record<string, Buffer | string> } : {}),
+      })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}
 
 export const createTopic = (topic: string, partitions: number): Promise<void> => tools.createTopic(KAFKA_BROKERS, topic, partitions);
 export const produce = (topic: string, records: Iterable<tools.OutRecord>): Promise<number> => tools.produce(KAFKA_BROKERS, topic, records);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { validateConfig } from '../../../src/config/validate.js';
 import type { MessageHeader } from 'node-rdkafka';
-import { dlqHeaders, producerProperties, redriveHeaders } from '../../../src/dlq/producer.js';
+import { dlqHeaders, producerProperties, redriveHeaders, textHeaders } from '../../../src/dlq/producer.js';
 import type { RecordFailure } from '../../../src/common/protocol.js';
 import { minimal } from '../config/support.js';
 
@@ -73,5 +73,32 @@ describe('dead-letter headers', () => {
       ['sluice.attempts', '1'],
       ['sluice.failed.at', '2026-12-02T12:00:00.000Z'],
     ]);
+  });
+});
+
+describe('dead-letter headers without the native path (node-rdkafka writes each value as text)', () => {
+  it('a value that is not exactly a text becomes its base64, and sluice.headers.base64 names its position', () => {
+    const headers: MessageHeader[] = [
+      { bin: Buffer.from([0xff, 0x00]) },
+      { text: Buffer.from('ünï ✓') },
+      { nul: Buffer.from('a\0b') },
+      { str: 'plain' },
+      { empty: Buffer.alloc(0) },
+      { half: Buffer.from([0xe2, 0x9c]) },
+    ];
+    expect(textHeaders(headers)).to.deep.equal([
+      { bin: '/wA=' },
+      { text: Buffer.from('ünï ✓') },
+      { nul: 'YQBi' },
+      { str: 'plain' },
+      { empty: Buffer.alloc(0) },
+      { half: '4pw=' },
+      { 'sluice.headers.base64': '0,2,5' },
+    ]);
+  });
+
+  it('headers that are all text are left as they are, without the list', () => {
+    const headers: MessageHeader[] = [{ a: Buffer.from('x') }, { b: 'y' }];
+    expect(textHeaders(headers)).to.equal(headers);
   });
 });

@@ -87,7 +87,7 @@ describe('native consume: readHeaders', () => {
 describe('native consume: loader', () => {
   const present = join(mkdtempSync(join(tmpdir(), 'sluice-kafka-')), 'sluice_kafka.node');
   writeFileSync(present, '');
-  const fake: NativeConsumerAddon = { librdkafka: rdkafka.librdkafkaVersion, consume: () => undefined, release: () => undefined };
+  const fake: NativeConsumerAddon = { librdkafka: rdkafka.librdkafkaVersion, consume: () => undefined, release: () => undefined, attach: () => undefined, produce: () => undefined };
 
   it('SLUICE_NATIVE=0: reason, nothing loaded', () => {
     let loads = 0;
@@ -102,7 +102,8 @@ describe('native consume: loader', () => {
 
   it('a load error, an addon without the API and a different librdkafka give their reasons', () => {
     expect(loadNativeConsumer({ env: {}, file: present, load: () => { throw new Error('undefined symbol: rd_kafka_foo'); } })).to.deep.equal({ reason: 'load error: undefined symbol: rd_kafka_foo' });
-    expect(loadNativeConsumer({ env: {}, file: present, load: () => ({ librdkafka: rdkafka.librdkafkaVersion }) })).to.deep.equal({ reason: 'load error: the addon has no consume/release' });
+    expect(loadNativeConsumer({ env: {}, file: present, load: () => ({ librdkafka: rdkafka.librdkafkaVersion }) })).to.deep.equal({ reason: 'load error: the addon has no consume function' });
+    expect(loadNativeConsumer({ env: {}, file: present, load: () => ({ ...fake, produce: undefined }) })).to.deep.equal({ reason: 'load error: the addon has no produce function' });
     expect(loadNativeConsumer({ env: {}, file: present, load: () => ({ ...fake, librdkafka: '0.0.1' }) })).to.deep.equal({
       reason: `load error: the addon runs on librdkafka 0.0.1, node-rdkafka on ${rdkafka.librdkafkaVersion}`,
     });

@@ -1,13 +1,15 @@
-// Sluice's native consume path (loaded by src/kafka/native-consume.ts). One .node file, two roles:
+// Sluice's native Kafka paths (loaded by src/kafka/native-consume.ts). One .node file, two roles:
 //
-// - A librdkafka plugin. node-rdkafka does not expose its rd_kafka_t, so a consumer is created with
+// - A librdkafka plugin. node-rdkafka does not expose its rd_kafka_t, so a client is created with
 //   'plugin.library.paths' naming this file and 'sluice.native.id' set to a unique string: librdkafka
 //   loads the file and calls conf_init, and the interceptors below register the client under that id
 //   when it is created (on_new) and forget it when it is destroyed (on_destroy).
-// - An N-API addon. consume(id, …) drains that client's consumer queue as async work on the libuv
+// - An N-API addon. consume(id, …) drains a consumer's queue as async work on the libuv
 //   thread pool: it copies each message's value, key and headers into the caller's buffer, writes a
 //   row per record into the caller's typed arrays and destroys the message at once (a message pins
 //   its whole fetch buffer). One call per batch instead of one JS object per message.
+//   produce(id, …) writes a dead letter through a producer with its headers' exact bytes, which
+//   node-rdkafka's produce() turns into text (see "Producing" below).
 //
 // Nothing consumed is ever lost: a message that does not fit the caller's buffer, and every message
 // after it, is kept here in order and delivered first by the next call, unless its partition was
@@ -28,6 +30,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -44,9 +47,13 @@ constexpr double kMaxTimeoutMs = 2147483647;
 // Registry of the clients created with a sluice.native.id, shared by librdkafka's threads (on_new,
 // on_destroy) and Node's (consume, release).
 
-struct Consumer {
+struct Acks;
+
+struct Client {
   std::string id;
   rd_kafka_t *rk;
+  // A producer's acknowledgements (null for a consumer).
+  std::shared_ptr<Acks> acks;
   // Set under the registry lock by on_destroy: no call may touch rk or `kept` any more.
   bool destroyed = false;
   // A JS call not yet called back: one call per client at a time.
@@ -60,7 +67,7 @@ struct Consumer {
 struct Registry {
   std::mutex mu;
   std::condition_variable idle;  // `running` went false
-  std::map<std::string, std::shared_ptr<Consumer>> byId;
+  std::map<std::string, std::shared_ptr<Client>> byId;
 };
 
 // Never destroyed: librdkafka's threads may still destroy a client while the process exits.
@@ -74,6 +81,16 @@ void DestroyAll(std::deque<rd_kafka_message_t *> &messages) {
   messages.clear();
 }
 
+// A producer's messages sent by produce() and not yet acknowledged, and where their outcomes go.
+struct Acks {
+  std::mutex mu;
+  // Each message's token, from on_send until on_acknowledgement.
+  std::unordered_map<const rd_kafka_message_t *, double> tokens;
+  // The JS function attach() installed; released when the client is destroyed.
+  Napi::ThreadSafeFunction tsfn;
+  bool attached = false;
+};
+
 // ---------------------------------------------------------------------------------------------
 // The plugin: interceptors carrying sluice.native.id from the configuration to the client.
 
@@ -81,6 +98,10 @@ void DestroyAll(std::deque<rd_kafka_message_t *> &messages) {
 // C++ wrapper does) without its interceptors, so on_conf_dup installs them again with the id.
 struct ConfState {
   std::string id;
+  // A producer's acknowledgements: its on_send and on_acknowledgement interceptors point here. Kept
+  // until this configuration, which the client owns, is destroyed: librdkafka acknowledges the
+  // messages it purges after on_destroy.
+  std::shared_ptr<Acks> acks;
 };
 
 void InstallConfInterceptors(rd_kafka_conf_t *conf, const std::string &id);
@@ -95,6 +116,10 @@ rd_kafka_conf_res_t OnConfSet(rd_kafka_conf_t *, const char *name, const char *v
   static_cast<ConfState *>(opaque)->id = val != nullptr ? val : "";
   return RD_KAFKA_CONF_OK;
 }
+
+// Defined with produce() below.
+rd_kafka_resp_err_t OnSend(rd_kafka_t *rk, rd_kafka_message_t *m, void *opaque);
+rd_kafka_resp_err_t OnAcknowledgement(rd_kafka_t *rk, rd_kafka_message_t *m, void *opaque);
 
 rd_kafka_resp_err_t OnConfDup(rd_kafka_conf_t *new_conf, const rd_kafka_conf_t *, size_t, const char **, void *opaque) {
   InstallConfInterceptors(new_conf, static_cast<ConfState *>(opaque)->id);
@@ -112,7 +137,7 @@ rd_kafka_resp_err_t OnDestroy(rd_kafka_t *rk, void *) {
   std::unique_lock<std::mutex> lock(r.mu);
   for (auto it = r.byId.begin(); it != r.byId.end(); ++it) {
     if (it->second->rk != rk) continue;
-    std::shared_ptr<Consumer> c = it->second;
+    std::shared_ptr<Client> c = it->second;
     r.byId.erase(it);
     c->destroyed = true;
     // A call queued but not started will see `destroyed` and not touch rk; a running one is
@@ -120,6 +145,11 @@ rd_kafka_resp_err_t OnDestroy(rd_kafka_t *rk, void *) {
     r.idle.wait(lock, [&] { return !c->running; });
     // librdkafka's teardown waits for every message the application holds.
     DestroyAll(c->kept);
+    if (c->acks) {
+      std::lock_guard<std::mutex> acksLock(c->acks->mu);
+      if (c->acks->attached) c->acks->tsfn.Release();
+      c->acks->attached = false;
+    }
     break;
   }
   return RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -140,15 +170,26 @@ rd_kafka_resp_err_t OnNew(rd_kafka_t *rk, const rd_kafka_conf_t *, void *opaque,
     std::snprintf(errstr, errstr_size, "cannot add the on_destroy interceptor: %s", rd_kafka_err2str(err));
     return err;
   }
-  auto c = std::make_shared<Consumer>();
+  auto c = std::make_shared<Client>();
   c->id = id;
   c->rk = rk;
+  if (rd_kafka_type(rk) == RD_KAFKA_PRODUCER) {
+    auto *state = static_cast<ConfState *>(opaque);
+    state->acks = std::make_shared<Acks>();
+    if ((err = rd_kafka_interceptor_add_on_send(rk, kInterceptorName, OnSend, state->acks.get())) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        (err = rd_kafka_interceptor_add_on_acknowledgement(rk, kInterceptorName, OnAcknowledgement, state->acks.get())) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+      std::snprintf(errstr, errstr_size, "cannot add the producer's interceptors: %s", rd_kafka_err2str(err));
+      return err;
+    }
+    c->acks = state->acks;
+  }
   r.byId.emplace(id, std::move(c));
   return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 void InstallConfInterceptors(rd_kafka_conf_t *conf, const std::string &id) {
-  auto *state = new ConfState{id};
+  auto *state = new ConfState{id, nullptr};
   // Already installed on this configuration (librdkafka loads the plugin again when it copies
   // plugin.library.paths after on_conf_dup): the first installation stays.
   if (rd_kafka_conf_interceptor_add_on_conf_set(conf, kInterceptorName, OnConfSet, state) != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -247,7 +288,7 @@ class ConsumeWorker : public Napi::AsyncWorker {
     int fillTimeoutMs;
   };
 
-  ConsumeWorker(Napi::Function callback, std::shared_ptr<Consumer> consumer, Args &a)
+  ConsumeWorker(Napi::Function callback, std::shared_ptr<Client> consumer, Args &a)
       : Napi::AsyncWorker(callback, "sluice.kafka.consume"),
         consumer_(std::move(consumer)),
         id_(a.id),
@@ -491,7 +532,7 @@ class ConsumeWorker : public Napi::AsyncWorker {
     end_ = static_cast<size_t>(out - data_);
   }
 
-  std::shared_ptr<Consumer> consumer_;
+  std::shared_ptr<Client> consumer_;
   std::string id_;
   uint8_t *data_;
   size_t capacity_;
@@ -593,7 +634,7 @@ Napi::Value Consume(const Napi::CallbackInfo &info) {
     }
   }
 
-  std::shared_ptr<Consumer> consumer;
+  std::shared_ptr<Client> consumer;
   {
     std::lock_guard<std::mutex> lock(registry().mu);
     auto it = registry().byId.find(a.id);
@@ -625,10 +666,189 @@ Napi::Value Release(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// ---------------------------------------------------------------------------------------------
+// Producing: a dead letter keeps its headers' bytes.
+//
+// node-rdkafka's produce() makes every header value text (its C++ takes the value's string, then
+// its UTF-8 as a C string): bytes that are not UTF-8 come out as U+FFFD and a value ends at its
+// first NUL. produce() here hands librdkafka the bytes as they are. Its outcome cannot come through
+// node-rdkafka's delivery reports, whose opaque must be node-rdkafka's own (it is null here, and
+// node-rdkafka reports such a message without one): on_send, which librdkafka calls inside
+// rd_kafka_producev on the producing thread, notes the message's token, and on_acknowledgement,
+// called once the message is delivered or has failed for good (on librdkafka's threads, or inside
+// rd_kafka_producev when no partition takes it), hands token and outcome to the function attach()
+// installed.
+
+struct Delivery {
+  double token;
+  int code;
+  std::string message;
+};
+
+// The message rd_kafka_producev is making on this thread, and its token.
+struct Sending {
+  Acks *acks;
+  double token;
+};
+thread_local Sending *tSending = nullptr;
+
+rd_kafka_resp_err_t OnSend(rd_kafka_t *, rd_kafka_message_t *m, void *opaque) {
+  Sending *sending = tSending;
+  if (sending == nullptr || sending->acks != opaque) return RD_KAFKA_RESP_ERR_NO_ERROR;
+  std::lock_guard<std::mutex> lock(sending->acks->mu);
+  sending->acks->tokens[m] = sending->token;
+  tSending = nullptr;  // one message per call
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+void CallDelivery(Napi::Env env, Napi::Function callback, Delivery *d) {
+  std::unique_ptr<Delivery> delivery(d);
+  // No env: the function is being torn down with the process; the outcome has nobody to go to.
+  if (env == nullptr || callback.IsEmpty()) return;
+  callback.Call({Napi::Number::New(env, delivery->token), Napi::Number::New(env, delivery->code),
+                 Napi::String::New(env, delivery->message)});
+}
+
+rd_kafka_resp_err_t OnAcknowledgement(rd_kafka_t *, rd_kafka_message_t *m, void *opaque) {
+  auto *acks = static_cast<Acks *>(opaque);
+  std::lock_guard<std::mutex> lock(acks->mu);
+  auto it = acks->tokens.find(m);
+  if (it == acks->tokens.end()) return RD_KAFKA_RESP_ERR_NO_ERROR;
+  auto *d = new Delivery{it->second, m->err, m->err != RD_KAFKA_RESP_ERR_NO_ERROR ? rd_kafka_err2str(m->err) : ""};
+  acks->tokens.erase(it);
+  // Never blocks (the queue is unbounded); after the client's destruction nobody waits any more.
+  if (!acks->attached || acks->tsfn.NonBlockingCall(d, CallDelivery) != napi_ok) delete d;
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+// attach(id, onDelivery(token, code, message)): where the outcomes of produce(id, …) go, code 0 for
+// delivered, else librdkafka's error. Once per producer; it does not keep the process alive.
+Napi::Value Attach(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsString() || !info[1].IsFunction()) {
+    return Throw(Napi::TypeError::New(env, "attach: expected (id: string, onDelivery: function)"));
+  }
+  std::string id = info[0].As<Napi::String>().Utf8Value();
+  std::lock_guard<std::mutex> lock(registry().mu);
+  auto it = registry().byId.find(id);
+  if (it == registry().byId.end() || !it->second->acks) {
+    return Throw(Napi::Error::New(env, "attach: no producer is registered as " + id + " (is it connected?)"));
+  }
+  Acks &acks = *it->second->acks;
+  std::lock_guard<std::mutex> acksLock(acks.mu);
+  if (acks.attached) return Throw(Napi::Error::New(env, "attach: the producer " + id + " already has its delivery function"));
+  acks.tsfn = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "sluice dead-letter deliveries", 0, 1);
+  acks.tsfn.Unref(env);
+  acks.attached = true;
+  return env.Undefined();
+}
+
+// The bytes of a Buffer (or other Uint8Array) argument, or of a string's UTF-8; null: none.
+bool BytesOf(const Napi::Value &v, std::string &text, const uint8_t *&data, size_t &size, bool &isNull) {
+  isNull = v.IsNull();
+  if (isNull) return true;
+  if (IsTyped(v, napi_uint8_array)) {
+    auto a = v.As<Napi::Uint8Array>();
+    data = a.Data();
+    size = a.ByteLength();
+    return true;
+  }
+  if (v.IsString()) {
+    text = v.As<Napi::String>().Utf8Value();
+    data = reinterpret_cast<const uint8_t *>(text.data());
+    size = text.size();
+    return true;
+  }
+  return false;
+}
+
+// produce(id, topic, value, key, timestamp, headerNames, headerValues, token): one message, copied,
+// to any partition of `topic`; value and key a Uint8Array, a string or null; header values a
+// Uint8Array or a string; timestamp in ms (0: librdkafka's clock). Its outcome goes to the function
+// attached for `id`, with `token`. Throws an Error with librdkafka's `code` when it is refused at
+// once (a full queue, a message too large): that message has no outcome to come.
+Napi::Value Produce(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 8) {
+    return Throw(Napi::TypeError::New(env, "produce: expected 8 arguments (id, topic, value, key, timestamp, headerNames, "
+                                           "headerValues, token), got " +
+                                               std::to_string(info.Length())));
+  }
+  if (!info[0].IsString()) return Throw(Napi::TypeError::New(env, "produce: id must be a string"));
+  if (!info[1].IsString()) return Throw(Napi::TypeError::New(env, "produce: topic must be a string"));
+  std::string valueText, keyText;
+  const uint8_t *value = nullptr, *key = nullptr;
+  size_t valueSize = 0, keySize = 0;
+  bool valueNull = false, keyNull = false;
+  if (!BytesOf(info[2], valueText, value, valueSize, valueNull)) {
+    return Throw(Napi::TypeError::New(env, "produce: value must be a Uint8Array, a string or null"));
+  }
+  if (!BytesOf(info[3], keyText, key, keySize, keyNull)) {
+    return Throw(Napi::TypeError::New(env, "produce: key must be a Uint8Array, a string or null"));
+  }
+  if (!IsWhole(info[4], 0, 9007199254740991.0)) return Throw(Napi::RangeError::New(env, "produce: timestamp must be a whole number of ms, 0 or more"));
+  if (!info[5].IsArray() || !info[6].IsArray()) return Throw(Napi::TypeError::New(env, "produce: headerNames and headerValues must be arrays"));
+  auto names = info[5].As<Napi::Array>();
+  auto values = info[6].As<Napi::Array>();
+  if (names.Length() != values.Length()) {
+    return Throw(Napi::RangeError::New(env, "produce: headerNames and headerValues must be as long as each other"));
+  }
+  if (!info[7].IsNumber()) return Throw(Napi::TypeError::New(env, "produce: token must be a number"));
+  std::string id = info[0].As<Napi::String>().Utf8Value();
+  std::string topic = info[1].As<Napi::String>().Utf8Value();
+  int64_t timestamp = static_cast<int64_t>(info[4].As<Napi::Number>().DoubleValue());
+  Sending sending{nullptr, info[7].As<Napi::Number>().DoubleValue()};
+
+  rd_kafka_headers_t *headers = rd_kafka_headers_new(names.Length());
+  for (uint32_t i = 0; i < names.Length(); i++) {
+    Napi::Value name = names[i];
+    std::string text;
+    const uint8_t *data = nullptr;
+    size_t size = 0;
+    bool isNull = false;
+    if (!name.IsString() || !BytesOf(values[i], text, data, size, isNull) || isNull) {
+      rd_kafka_headers_destroy(headers);
+      return Throw(Napi::TypeError::New(env, "produce: header " + std::to_string(i) +
+                                                 " must have a string name and a Uint8Array or string value"));
+    }
+    std::string nameText = name.As<Napi::String>().Utf8Value();
+    rd_kafka_header_add(headers, nameText.data(), static_cast<ssize_t>(nameText.size()), data, static_cast<ssize_t>(size));
+  }
+
+  rd_kafka_resp_err_t err;
+  {
+    // Held while producing: the client cannot be destroyed under the call (on_destroy takes it).
+    std::lock_guard<std::mutex> lock(registry().mu);
+    auto it = registry().byId.find(id);
+    if (it == registry().byId.end() || !it->second->acks || !it->second->acks->attached) {
+      rd_kafka_headers_destroy(headers);
+      return Throw(Napi::Error::New(env, "produce: no producer with a delivery function is registered as " + id));
+    }
+    sending.acks = it->second->acks.get();
+    tSending = &sending;
+    err = rd_kafka_producev(it->second->rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_VALUE(valueNull ? nullptr : const_cast<uint8_t *>(value), valueNull ? 0 : valueSize),
+                            RD_KAFKA_V_KEY(keyNull ? nullptr : key, keyNull ? 0 : keySize), RD_KAFKA_V_TIMESTAMP(timestamp),
+                            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+    tSending = nullptr;
+  }
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // Refused before librdkafka took the headers. (When no partition took it, its acknowledgement
+    // has already been queued; the caller, told here, no longer waits for that token.)
+    rd_kafka_headers_destroy(headers);
+    Napi::Error error = Napi::Error::New(env, std::string("produce: ") + rd_kafka_err2str(err));
+    error.Set("code", Napi::Number::New(env, err));
+    return Throw(error);
+  }
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("librdkafka", Napi::String::New(env, rd_kafka_version_str()));
   exports.Set("consume", Napi::Function::New<Consume>(env, "consume"));
   exports.Set("release", Napi::Function::New<Release>(env, "release"));
+  exports.Set("attach", Napi::Function::New<Attach>(env, "attach"));
+  exports.Set("produce", Napi::Function::New<Produce>(env, "produce"));
   return exports;
 }
 
