@@ -203,8 +203,13 @@ export function dlqHeaders(record: TopicPartitionRef & { offset: number }, failu
   return [...sourceHeaders(record), ...errorHeaders(failure, now)];
 }
 
-/** The headers a re-driven record loses when it fails again: its earlier dead letter's, but `sluice.value.truncated` (its value is still the cut one). */
-const REPLACED_ON_REDRIVE: ReadonlySet<string> = new Set(Object.values(DLQ_HEADERS).filter((name) => name !== DLQ_HEADERS.truncated));
+/**
+ * The headers a re-driven record loses when it fails again: its earlier dead letter's, but
+ * `sluice.value.truncated` (its value is still the cut one) and `sluice.headers.base64` (its own
+ * headers, which come first, are still the encoded ones).
+ */
+const KEPT_ON_REDRIVE: ReadonlySet<string> = new Set([DLQ_HEADERS.truncated, DLQ_HEADERS.base64]);
+const REPLACED_ON_REDRIVE: ReadonlySet<string> = new Set(Object.values(DLQ_HEADERS).filter((name) => !KEPT_ON_REDRIVE.has(name)));
 /** Those a re-driven record without a readable origin loses: its `sluice.source.*` stay as they were, so that it still says where it came from. */
 const ERRORS_ON_REDRIVE: ReadonlySet<string> = new Set([...REPLACED_ON_REDRIVE].filter((name) => !name.startsWith('sluice.source.')));
 

@@ -58,6 +58,14 @@ describe('dead-letter headers', () => {
     expect(pairs(headers)).to.deep.equal([['trace', 't-1'], ['sluice.source.topic', 'logs'], ['sluice.source.partition', '2'], ['sluice.source.offset', '41'], ...errorPairs]);
   });
 
+  it('of a re-driven record that fails again: sluice.headers.base64 stays, naming its own headers that were written as base64', () => {
+    const [trace, ...sluice] = deadLetter();
+    const encoded = [trace as MessageHeader, { bin: Buffer.from('/wA=') }, ...sluice, { 'sluice.headers.base64': Buffer.from('1') }];
+    const headers = redriveHeaders({ headers: encoded }, { topic: 'logs', partition: 2, offset: 41 }, failure, now);
+    expect(pairs(headers).slice(0, 3)).to.deep.equal([['trace', 't-1'], ['bin', '/wA='], ['sluice.headers.base64', '1']]);
+    expect(pairs(headers).filter(([name]) => name === 'sluice.headers.base64')).to.have.length(1);
+  });
+
   it('of a dead letter that cannot be re-driven: its sluice.source.* and sluice.value.truncated stay as they were, the failure is new', () => {
     const cut = [...deadLetter(), { 'sluice.value.truncated': Buffer.from('5000000') }];
     const headers = redriveHeaders({ headers: cut }, { problem: 'cut' }, { record: 0, stage: 'redrive', reason: 'cut' }, now);
