@@ -92,8 +92,9 @@ export async function createBatchProcessor(
   };
   const resolve = (option: RouteOption, source: ValueSource, fallback: string | undefined, doc: Document | undefined, key: string | null): string | Problem =>
     routeValue(option, source, doc, key) ?? fallback ?? { stage: 'route', reason: routeProblem(option, source, doc) };
-  // One NDJSON buffer per batch this worker runs at once, used again by the next batches.
-  const buffers = new BufferPool(init.maxConcurrentBulks);
+  // One NDJSON buffer per batch this worker runs at once, used again by the next batches; one grown
+  // past two bulk bodies (a batch with an outsized record) is not kept.
+  const buffers = new BufferPool(init.maxConcurrentBulks, 2 * init.bulkMaxBytes);
   const sink =
     deps.sink ??
     createBulkSink({

@@ -29,7 +29,15 @@ export type OpType = 'index' | 'create' | 'delete';
 export class BufferPool {
   readonly #free: Buffer[] = [];
 
-  constructor(readonly maxFree: number) {}
+  /**
+   * @param maxFree buffers kept for reuse
+   * @param maxKeptBytes largest buffer kept: one grown for an outsized batch (a record of many
+   *   megabytes) is let go rather than held while the worker idles
+   */
+  constructor(
+    readonly maxFree: number,
+    readonly maxKeptBytes: number,
+  ) {}
 
   /** A buffer of at least `bytes`: the smallest free one that is big enough, else a new one. */
   acquire(bytes: number): Buffer {
@@ -44,6 +52,7 @@ export class BufferPool {
 
   /** Takes `buf` back; when the pool is full it keeps the larger buffers, which serve any batch. */
   release(buf: Buffer): void {
+    if (buf.length > this.maxKeptBytes) return;
     if (this.#free.length < this.maxFree) {
       this.#free.push(buf);
       return;

@@ -180,7 +180,7 @@ describe('NDJSON encoder mark and rewind', () => {
 
 describe('NDJSON buffer pool', () => {
   it('gives the smallest free buffer that is big enough, else a new one', () => {
-    const pool = new BufferPool(3);
+    const pool = new BufferPool(3, 1 << 20);
     const small = Buffer.alloc(100);
     const big = Buffer.alloc(1000);
     pool.release(big);
@@ -194,7 +194,7 @@ describe('NDJSON buffer pool', () => {
   });
 
   it('never gives out a buffer twice before it comes back', () => {
-    const pool = new BufferPool(2);
+    const pool = new BufferPool(2, 1 << 20);
     pool.release(Buffer.alloc(64));
     const a = pool.acquire(10);
     const b = pool.acquire(10);
@@ -202,7 +202,7 @@ describe('NDJSON buffer pool', () => {
   });
 
   it('keeps the larger buffers when full', () => {
-    const pool = new BufferPool(2);
+    const pool = new BufferPool(2, 1 << 20);
     const [b10, b20, b30, b5] = [10, 20, 30, 5].map((n) => Buffer.alloc(n)) as [Buffer, Buffer, Buffer, Buffer];
     pool.release(b10);
     pool.release(b20);
@@ -213,8 +213,17 @@ describe('NDJSON buffer pool', () => {
     expect(pool.acquire(1)).to.equal(b30);
   });
 
+  it('lets go of a buffer larger than maxKeptBytes (grown for an outsized batch)', () => {
+    const pool = new BufferPool(2, 1000);
+    const kept = Buffer.alloc(1000);
+    pool.release(Buffer.alloc(1001));
+    pool.release(kept);
+    expect(pool.free).to.equal(1);
+    expect(pool.acquire(10)).to.equal(kept);
+  });
+
   it('an encoder takes its buffer from the pool, gives back the one it outgrew, and the last on release', () => {
-    const pool = new BufferPool(4);
+    const pool = new BufferPool(4, 1 << 20);
     const enc = new NdjsonEncoder(8, pool);
     expect(pool.free).to.equal(0);
     enc.append(actionLine('index', 'i', 'a'), JSON.stringify({ s: 'x'.repeat(100) }), 0);
