@@ -6,7 +6,6 @@ import { runCommand } from './cli/run.js';
 import { loadConfig } from './config/load.js';
 import { redactConfig } from './config/redact.js';
 import { redriveConfig } from './config/redrive.js';
-import { checkConfig } from './check.js';
 import { ConfigErrors, SluiceError } from './common/errors.js';
 import { createLogger } from './common/logger.js';
 import { loadTransform } from './common/transform/load.js';
@@ -43,7 +42,9 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
       return 0;
     case 'check': {
-      // Logs (token refresh and the like) go to stderr; the report is stdout.
+      // Logs (token refresh and the like) go to stderr; the report is stdout. Loaded here: the check
+      // brings the Elasticsearch client into this thread, which a run leaves to its workers.
+      const { checkConfig } = await import('./check.js');
       const lines = await checkConfig(config, createLogger('warn', {}, 2));
       const mark = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' } as const;
       for (const l of lines) process.stdout.write(`${mark[l.level]}  ${l.message}\n`);

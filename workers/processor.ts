@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createLogger } from '../src/common/logger.js';
-import { compatHeaders, createClient } from '../src/common/es-client.js';
+import { compatHeaders, createClient, probeOutcome } from '../src/common/es-client.js';
 import { BatchReader } from '../src/common/batch-layout.js';
 import { documentId, getPath, idProblem, parseIdStrategy, recordKey } from '../src/common/ids.js';
 import { actionExtras, parsePipeline, parseRouting, routeProblem, routeValue, type RouteOption, type ValueSource } from '../src/common/routing.js';
-import { Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type WorkerInit, type WorkerSignal } from '../src/common/protocol.js';
+import { Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type ServerKind, type WorkerInit, type WorkerSignal } from '../src/common/protocol.js';
+import type { ProbeOutcome } from '../src/common/server.js';
 import { nativeStatus, ScanStatus, type NativeStatus } from '../src/common/native.js';
 import { countAckDelays } from '../src/common/freshness.js';
 import { createDecoder } from './decode.js';
@@ -95,11 +96,14 @@ export async function createBatchProcessor(
   // One NDJSON buffer per batch this worker runs at once, used again by the next batches; one grown
   // past two bulk bodies (a batch with an outsized record) is not kept.
   const buffers = new BufferPool(init.maxConcurrentBulks, 2 * init.bulkMaxBytes);
-  const sink =
-    deps.sink ??
-    createBulkSink({
-      client: createClient(init.elasticsearch, init.maxConcurrentBulks + 1),
-      headers: compatHeaders(init.elasticsearch.server),
+  // The client is made now: the start-up wait asks a worker `GET /` (`probe`). The sink is made with
+  // the first batch, which names the server the probe found (its media types); tests give their own.
+  const client = createClient(init.elasticsearch, init.maxConcurrentBulks + 1);
+  let sink = deps.sink;
+  const sinkOf = (server: ServerKind): ReturnType<typeof createBulkSink> =>
+    (sink ??= createBulkSink({
+      client,
+      headers: compatHeaders(server),
       opType: op,
       versioned,
       bulkMaxBytes: init.bulkMaxBytes,
@@ -108,7 +112,10 @@ export async function createBatchProcessor(
       semaphore: new Semaphore(init.maxConcurrentBulks),
       halts: new HaltMonitor(deps.threadId ?? 0, deps.notify ?? (() => undefined)),
       logger,
-    });
+    }));
+
+  /** `GET /` with this worker's client, as data (`ProbeOutcome`): the main thread's start-up wait asks it. */
+  const probe = (): Promise<ProbeOutcome> => probeOutcome(client);
 
   async function process(task: BatchTask): Promise<BatchResult> {
     const batch = new BatchReader(task);
@@ -223,7 +230,7 @@ export async function createBatchProcessor(
     const stats: BatchStats = { docs: encoder.docs, bulkRequests: 0, bulkBytes: 0, bulkMs: [], retries: {}, tombstones, dropped, ackDelays: { counts: [], sum: 0 } };
     if (encoder.docs > 0) {
       // Not given back if this throws: a request may still be sending bytes of the buffer.
-      const result = await sink.index(encoded);
+      const result = await sinkOf(task.server).index(encoded);
       encoder.release();
       const ackedAt = Date.now();
       stats.bulkRequests = result.bulkRequests;
@@ -345,7 +352,7 @@ export async function createBatchProcessor(
     }
   }
 
-  return { process };
+  return { process, probe };
 }
 
 /** A batch's action line takes about this many bytes; the encoder grows when they take more. */

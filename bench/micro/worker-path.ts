@@ -35,12 +35,13 @@ export function buildTask(seed: number): BatchTask {
     };
     builder.add(tpKey(r.topic, partition), r, 0);
   }
-  return packTask([...builder.runs.values()]).task;
+  // The pipeline adds the server the start-up probe found; these batches name Elasticsearch 8.
+  return { ...packTask([...builder.runs.values()]).task, server: { product: 'elasticsearch', major: 8 } };
 }
 
 export function workerInit(transform: string, indexName: string): WorkerInit {
   return {
-    elasticsearch: { node: ['http://127.0.0.1:1'], cloudId: undefined, auth: {}, tls: { ca: undefined, rejectUnauthorized: true }, requestTimeoutMs: 1000, server: { product: 'elasticsearch', major: 8 } },
+    elasticsearch: { node: ['http://127.0.0.1:1'], cloudId: undefined, auth: {}, tls: { ca: undefined, rejectUnauthorized: true }, requestTimeoutMs: 1000 },
     index: { name: indexName, timestampField: '@timestamp', opType: 'index', idStrategy: 'kafka' },
     inputFormat: 'json',
     invalidUtf8: 'fail',

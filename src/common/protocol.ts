@@ -9,7 +9,13 @@ import type { AckDelays } from './freshness.js';
 
 export type { WorkerInit } from './worker-init.js';
 
-export interface BatchTask extends PackedBatch {
+export interface BatchTask extends PackedTask {
+  /** The search engine that answered `GET /` at start-up: picks the media types (`compatHeaders`). */
+  server: ServerKind;
+}
+
+/** A task as the dispatcher packs it; the pipeline adds the server. */
+export interface PackedTask extends PackedBatch {
   /** Names the task in the worker's `started`/`encoded` signals; a new one for each run of a batch. */
   id: number;
 }

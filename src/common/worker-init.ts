@@ -1,15 +1,11 @@
 import type { SluiceConfig } from '../config/schema.js';
-import type { ServerKind } from './protocol.js';
 
 /**
  * What every worker is started with (Piscina `workerData`). Typed from the config, so that an option
  * changed there changes here too, or fails the build.
  */
 export interface WorkerInit {
-  elasticsearch: Omit<SluiceConfig['elasticsearch'], 'compression'> & {
-    /** The search engine that answered `GET /` at startup: picks the media types (`compatHeaders`). */
-    server: ServerKind;
-  };
+  elasticsearch: Omit<SluiceConfig['elasticsearch'], 'compression'>;
   index: SluiceConfig['index'];
   inputFormat: SluiceConfig['input']['format'];
   invalidUtf8: SluiceConfig['input']['invalidUtf8'];
@@ -26,12 +22,13 @@ export interface WorkerInit {
 }
 
 /**
- * The `workerData` of every worker: the options a worker reads, the server found at startup, and its
- * share of `pipeline.maxInFlightBulks`.
+ * The `workerData` of every worker: the options a worker reads and its share of
+ * `pipeline.maxInFlightBulks`. The server is not known yet: a worker asks it (`GET /`) before any
+ * batch, and each batch names it (`BatchTask.server`).
  */
-export function workerInit(config: SluiceConfig, server: ServerKind, maxConcurrentBulks: number): WorkerInit {
+export function workerInit(config: SluiceConfig, maxConcurrentBulks: number): WorkerInit {
   return {
-    elasticsearch: { ...config.elasticsearch, server: { product: server.product, major: server.major } },
+    elasticsearch: config.elasticsearch,
     index: config.index,
     inputFormat: config.input.format,
     invalidUtf8: config.input.invalidUtf8,

@@ -1,6 +1,6 @@
 import type { MessageHeader } from 'node-rdkafka';
 import { COORD_STRIDE, INDEX_STRIDE, NULL_REF, packBatch, recordBytes, type RecordOrigin, type Slice } from '../common/batch-layout.js';
-import type { BatchTask } from '../common/protocol.js';
+import type { PackedTask } from '../common/protocol.js';
 import { readHeaders } from '../kafka/native-consume.js';
 
 export { recordBytes };
@@ -313,7 +313,7 @@ export class BatchBuilder {
 }
 
 /** The task of the given runs: each run one slice. */
-export function packTask(runs: readonly PartitionRun[], id = 0): { task: BatchTask; transferList: ArrayBuffer[] } {
+export function packTask(runs: readonly PartitionRun[], id = 0): { task: PackedTask; transferList: ArrayBuffer[] } {
   if (runs[0] instanceof RowsRun) return packRows(runs as RowsRun[], id);
   const { batch, transferList } = packBatch(runs as RecordsRun[]);
   return { task: { id, ...batch }, transferList };
@@ -323,7 +323,7 @@ export function packTask(runs: readonly PartitionRun[], id = 0): { task: BatchTa
  * A task of native rows: the chunk goes to the worker as it is (shared, not copied), with an
  * index and coordinates of the task's own, transferred. Byte positions stay those of the chunk.
  */
-function packRows(runs: readonly RowsRun[], id: number): { task: BatchTask; transferList: ArrayBuffer[] } {
+function packRows(runs: readonly RowsRun[], id: number): { task: PackedTask; transferList: ArrayBuffer[] } {
   const data = (runs[0] as RowsRun).data;
   const count = runs.reduce((n, r) => n + r.length, 0);
   const index = new Uint32Array(count * INDEX_STRIDE);

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { sleep } from '../common/backoff.js';
 import { SluiceError } from '../common/errors.js';
-import { Outcome, type BatchResult, type BatchStats, type BatchTask, type RecordFailure, type TaskSignal } from '../common/protocol.js';
+import { Outcome, type BatchResult, type BatchStats, type PackedTask, type RecordFailure, type TaskSignal } from '../common/protocol.js';
 import { tpKey, type Segment, type WatermarkTracker } from '../offsets/watermark.js';
 import { BatchBuilder, packTask, rowsWithin, type FetchedRows, type KafkaRecord, type PartitionRun } from './batch.js';
 import { createBisector, type RunOutcome } from './bisect.js';
@@ -38,7 +38,7 @@ export function createDispatchCounters(): DispatchCounters {
 export interface DispatcherOptions {
   /** The running totals the dispatcher keeps, when others read them from the start (the record fate). */
   counters?: DispatchCounters;
-  run: (task: BatchTask, transferList: ArrayBuffer[]) => Promise<BatchResult>;
+  run: (task: PackedTask, transferList: ArrayBuffer[]) => Promise<BatchResult>;
   tracker: WatermarkTracker;
   limits: DispatchLimits;
   logger: Logger;

@@ -8,7 +8,7 @@ import { createWorkerPool, type PoolSize, type WorkerPool } from '../dispatch/po
 import { DeadLetterWindow } from '../dlq/breaker.js';
 import { readOrigin } from '../dlq/origin.js';
 import { createDeadLetterProducer, type DeadLetterHooks } from '../dlq/producer.js';
-import { serverName, type ServerInfo } from '../elasticsearch/server.js';
+import { serverName, type ProbeOutcome, type ServerInfo } from '../common/server.js';
 import { waitForElasticsearch } from '../elasticsearch/wait.js';
 import { createTokenSource, type TokenSource } from '../kafka/auth.js';
 import { createConsumer, type Consumer, type ConsumerTuning } from '../kafka/consumer.js';
@@ -22,7 +22,7 @@ import { StuckWatch } from '../offsets/stuck.js';
 import { WatermarkTracker } from '../offsets/watermark.js';
 import { MetricsListenError, type SluiceError } from '../common/errors.js';
 import { logNativeStatus } from '../common/native.js';
-import type { WorkerInit, WorkerSignal } from '../common/protocol.js';
+import type { ServerKind, WorkerInit, WorkerSignal } from '../common/protocol.js';
 import { workerInit } from '../common/worker-init.js';
 import { FlowControl } from './flow-control.js';
 import { createRebalance, committableOffsets } from './rebalance.js';
@@ -69,7 +69,8 @@ export interface PipelineDeadLetters {
 
 /** The outside world of a pipeline: servers, threads and clients. Tests pass fakes. */
 export interface PipelineDeps {
-  waitForServer(config: SluiceConfig, logger: Logger): Promise<ServerInfo>;
+  /** `probe` asks `GET /` of a worker thread. */
+  waitForServer(config: SluiceConfig, logger: Logger, probe: () => Promise<ProbeOutcome>): Promise<ServerInfo>;
   createPool(init: WorkerInit, size: PoolSize): WorkerPool;
   /** `headers`: records must arrive with their headers as objects (a re-drive reads them as they arrive). */
   createConsumer(config: SluiceConfig, tuning: ConsumerTuning, logger: Logger, tokens: TokenSource | undefined, needs: { headers: boolean; chunks: ChunkPool }): PipelineConsumer;
@@ -111,14 +112,22 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
           throw new MetricsListenError(host, port, (err as Error).message, { cause: err });
         });
 
+  // The workers start first: they hold the Elasticsearch client, and one of them asks the server.
+  const workers = config.pipeline.workers;
+  const perWorker = Math.max(1, Math.ceil(config.pipeline.maxInFlightBulks / workers));
+  const pool = deps.createPool(workerInit(config, perWorker), { workers, tasksPerWorker: perWorker });
+  // A worker that dies with no task in flight (e.g. a transform's stray unhandled rejection) is
+  // replaced by Piscina, which emits 'error': unheard, that event would crash the main thread.
+  pool.on('error', (err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'worker thread failed; it is replaced'));
+
   const tokens = config.kafka.sasl.mechanism === 'oauthbearer' ? createTokenSource(config.kafka, logger) : undefined;
   let server: ServerInfo;
   try {
-    server = await deps.waitForServer(config, logger);
+    server = await deps.waitForServer(config, logger, () => pool.probe());
     await tokens?.start();
   } catch (err) {
     tokens?.close();
-    await status?.close();
+    await Promise.all([pool.destroy(), status?.close()]);
     throw err;
   }
   logger.info({ server: serverName(server), version: server.version, cluster: server.clusterName }, 'elasticsearch reachable');
@@ -126,13 +135,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
   // The consumer factory makes the same choice (a re-drive asks it for headers).
   const consumeStatus: NativeConsumeStatus = options.redrive ? { path: 'js', detail: 'a re-drive reads each record’s headers as it arrives' } : nativeConsumeStatus();
   logNativeConsumeStatus(logger, consumeStatus);
-
-  const workers = config.pipeline.workers;
-  const perWorker = Math.max(1, Math.ceil(config.pipeline.maxInFlightBulks / workers));
-  const pool = deps.createPool(workerInit(config, server, perWorker), { workers, tasksPerWorker: perWorker });
-  // A worker that dies with no task in flight (e.g. a transform's stray unhandled rejection) is
-  // replaced by Piscina, which emits 'error': unheard, that event would crash the main thread.
-  pool.on('error', (err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'worker thread failed; it is replaced'));
+  const kind: ServerKind = { product: server.product, major: server.major };
 
   const budget = config.pipeline.maxBufferedBytes;
   const chunks = ChunkPool.forBudget(budget, config.pipeline.batchBytes);
@@ -197,7 +200,7 @@ export async function startPipeline(config: SluiceConfig, options: RunOptions, d
   const dispatcher = createDispatcher({
     counters,
     chunks,
-    run: (task, transferList) => pool.run(task, { transferList }),
+    run: (task, transferList) => pool.run({ ...task, server: kind }, { transferList }),
     // Not Piscina's abort signal: it gives an abortable task a worker of its own, which would end
     // the overlap of several tasks' bulk I/O in one worker. Terminating the thread ourselves fails
     // its tasks and Piscina starts a replacement (minThreads).

@@ -1,9 +1,9 @@
-import type { WorkerInit } from '../../src/common/protocol.js';
+import type { BatchTask, PackedTask, ServerKind, WorkerInit } from '../../src/common/protocol.js';
 
 /** A worker's settings for tests that run the batch processor without a server; `over` replaces parts. */
 export function testWorkerInit(over: Partial<Omit<WorkerInit, 'index'>> & { index?: Partial<WorkerInit['index']> } = {}): WorkerInit {
   return {
-    elasticsearch: { node: ['http://127.0.0.1:1'], cloudId: undefined, auth: {}, tls: { ca: undefined, rejectUnauthorized: true }, requestTimeoutMs: 1000, server: { product: 'elasticsearch', major: 8 } },
+    elasticsearch: { node: ['http://127.0.0.1:1'], cloudId: undefined, auth: {}, tls: { ca: undefined, rejectUnauthorized: true }, requestTimeoutMs: 1000 },
     inputFormat: 'json',
     invalidUtf8: 'fail',
     transform: 'none',
@@ -17,4 +17,12 @@ export function testWorkerInit(over: Partial<Omit<WorkerInit, 'index'>> & { inde
     ...over,
     index: { name: '{topic}', timestampField: '@timestamp', opType: 'index', idStrategy: 'kafka', ...over.index },
   };
+}
+
+/** The server a test's batches name: Elasticsearch 8 (the client's own media types). */
+export const TEST_SERVER: ServerKind = { product: 'elasticsearch', major: 8 };
+
+/** A packed task as the pipeline hands it to a worker: with the server. */
+export function forWorker(task: PackedTask, server: ServerKind = TEST_SERVER): BatchTask {
+  return { ...task, server };
 }

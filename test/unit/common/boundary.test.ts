@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,5 +142,18 @@ describe('thread boundary', () => {
     const sources = sourcesUnder('workers', sourcesUnder('src'));
     expect(sources.size).to.be.greaterThan(20);
     expect(violations(sources), 'file → import that crosses the thread boundary').to.deep.equal([]);
+  });
+
+  it('keeps the Elasticsearch client out of the main thread of a run: the workers load it, and ask the start-up GET /', () => {
+    // Every module the CLI loads before it runs a command, as the process's module cache lists them.
+    const cli = posix.join(ROOT, 'dist/src/cli.js');
+    const script = `process.argv = [process.argv[0], ${JSON.stringify(cli)}, '--version'];
+      await import(${JSON.stringify(cli)});
+      const { createRequire } = await import('node:module');
+      console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim().split('\n');
+    const loaded = JSON.parse(out.at(-1) as string) as string[];
+    expect(loaded.some((m) => m.includes('/node_modules/node-rdkafka/')), 'the cache lists the CLI’s packages').to.equal(true);
+    expect(loaded.filter((m) => /\/node_modules\/(@elastic|apache-arrow|undici)\//.test(m))).to.deep.equal([]);
   });
 });

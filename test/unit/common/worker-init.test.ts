@@ -3,7 +3,7 @@ import { validateConfig } from '../../../src/config/validate.js';
 import { workerInit } from '../../../src/common/worker-init.js';
 
 describe('worker init', () => {
-  it('carries the options a worker reads, the server found at startup and its share of bulks', () => {
+  it('carries the options a worker reads and its share of bulks', () => {
     const config = validateConfig({
       kafka: { brokers: 'localhost:9092', groupId: 'g', topics: ['logs'] },
       elasticsearch: { node: ['https://es:9200'], auth: { apiKey: 'a2V5' }, tls: { rejectUnauthorized: false }, requestTimeoutMs: 5000, compression: 'gzip' },
@@ -14,9 +14,8 @@ describe('worker init', () => {
       errors: { onNull: 'dlq', dlqTopic: 'dead', maxRetries: 3, backoffMs: 10, maxBackoffMs: 100 },
       log: { level: 'warn' },
     });
-    const server = { product: 'opensearch', major: 2, version: '2.19.0', clusterName: 'c' } as const;
-    expect(workerInit(config, server, 3)).to.deep.equal({
-      elasticsearch: { ...config.elasticsearch, server: { product: 'opensearch', major: 2 } },
+    expect(workerInit(config, 3)).to.deep.equal({
+      elasticsearch: config.elasticsearch,
       index: { name: 'logs-{yyyy.MM}', timestampField: 'ts', opType: 'index', idStrategy: 'key' },
       inputFormat: 'msgpack',
       invalidUtf8: 'replace',

@@ -5,17 +5,17 @@ import { RECORD_OVERHEAD_BYTES, type KafkaRecord } from '../../../src/dispatch/b
 import { tpKey, WatermarkTracker } from '../../../src/offsets/watermark.js';
 import { sleep } from '../../../src/common/backoff.js';
 import { BatchReader } from '../../../src/common/batch-layout.js';
-import { emptyStats, Outcome, type BatchResult, type BatchTask } from '../../../src/common/protocol.js';
+import { emptyStats, Outcome, type BatchResult, type PackedTask } from '../../../src/common/protocol.js';
 
 const logger = pino({ level: 'silent' });
 const rec = (partition: number, offset: number, size = 10): KafkaRecord => ({ topic: 't', partition, offset, value: Buffer.alloc(size, 0x61) });
 
 /** A worker pool stand-in: tasks wait until the test settles them, in any order. */
 function fakePool() {
-  const tasks: Array<{ task: BatchTask; resolve: (r: BatchResult) => void; reject: (e: Error) => void }> = [];
+  const tasks: Array<{ task: PackedTask; resolve: (r: BatchResult) => void; reject: (e: Error) => void }> = [];
   return {
     tasks,
-    run: (task: BatchTask) => new Promise<BatchResult>((resolve, reject) => tasks.push({ task, resolve, reject })),
+    run: (task: PackedTask) => new Promise<BatchResult>((resolve, reject) => tasks.push({ task, resolve, reject })),
     finish(i: number, outcome: (offset: number) => number = () => Outcome.Indexed) {
       const t = tasks[i];
       if (!t) throw new Error(`no task ${i}`);
@@ -42,7 +42,7 @@ async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<vo
   }
 }
 
-function setup(limits: Partial<DispatchLimits> = {}, onFailed: (r: KafkaRecord) => 'done' | 'block' | Promise<void> = () => 'block', run?: (task: BatchTask) => Promise<BatchResult>) {
+function setup(limits: Partial<DispatchLimits> = {}, onFailed: (r: KafkaRecord) => 'done' | 'block' | Promise<void> = () => 'block', run?: (task: PackedTask) => Promise<BatchResult>) {
   const pool = fakePool();
   const tracker = new WatermarkTracker();
   const committed = new Map<string, number>();
@@ -93,7 +93,7 @@ describe('dispatcher', () => {
   });
 
   describe('flush (the consumer found nothing more waiting in Kafka)', () => {
-    const count = (t: { task: BatchTask }): number => new BatchReader(t.task).count;
+    const count = (t: { task: PackedTask }): number => new BatchReader(t.task).count;
 
     it('seals a partial batch at once, and not before', () => {
       const { pool, tracker, d } = setup({ lingerMs: 60_000 });
@@ -210,7 +210,7 @@ describe('dispatcher', () => {
 
   it('isolates a record that fails every worker, and indexes the rest of its batch', async () => {
     const ran: number[][] = [];
-    const run = async (task: BatchTask): Promise<BatchResult> => {
+    const run = async (task: PackedTask): Promise<BatchResult> => {
       const batch = new BatchReader(task);
       const offsets = Array.from({ length: batch.count }, (_, r) => batch.offset(r));
       ran.push(offsets);
@@ -387,7 +387,7 @@ function threadedSetup(hangs: (tp: string, offset: number) => boolean, held: (tp
       new Promise<BatchResult>((resolve, reject) => {
         const entry = { thread, reject };
         live.add(entry);
-        const slice = task.slices[0] as BatchTask['slices'][number];
+        const slice = task.slices[0] as PackedTask['slices'][number];
         const tp = tpKey(slice.topic, slice.partition);
         const batch = new BatchReader(task);
       const offsets = Array.from({ length: batch.count }, (_, r) => batch.offset(r));
@@ -505,7 +505,7 @@ describe('dispatcher: how long a batch has run', () => {
     expect(pool.tasks).to.have.length(1);
     now = 5000; // the worker comes up only now
     expect(tracker.oldestRunningSince(tp)).to.equal(undefined);
-    d.signal({ kind: 'started', threadId: 1, task: (pool.tasks[0] as { task: BatchTask }).task.id });
+    d.signal({ kind: 'started', threadId: 1, task: (pool.tasks[0] as { task: PackedTask }).task.id });
     expect(tracker.oldestRunningSince(tp)).to.equal(5000);
     pool.finish(0);
     await tick();

@@ -7,7 +7,7 @@ import { ChunkPool } from '../../../src/dispatch/chunks.js';
 import { readHeaders } from '../../../src/kafka/native-consume.js';
 import { tpKey, WatermarkTracker } from '../../../src/offsets/watermark.js';
 import { BatchReader, NULL_REF } from '../../../src/common/batch-layout.js';
-import { emptyStats, Outcome, type BatchResult, type BatchTask } from '../../../src/common/protocol.js';
+import { emptyStats, Outcome, type BatchResult, type PackedTask } from '../../../src/common/protocol.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -71,7 +71,7 @@ function fetched(chunk: SharedArrayBuffer, at: number, rows: Row[]): { rows: Fet
 }
 
 function setup(limits: Partial<DispatchLimits> = {}, chunks?: ChunkPool) {
-  const tasks: Array<{ task: BatchTask; transferList: ArrayBuffer[]; resolve: (r: BatchResult) => void }> = [];
+  const tasks: Array<{ task: PackedTask; transferList: ArrayBuffer[]; resolve: (r: BatchResult) => void }> = [];
   const tracker = new WatermarkTracker();
   const committed = new Map<string, number>();
   const failed: KafkaRecord[] = [];
@@ -101,7 +101,7 @@ function setup(limits: Partial<DispatchLimits> = {}, chunks?: ChunkPool) {
   return { tasks, tracker, committed, failed, d, finish };
 }
 
-const read = (task: BatchTask) => {
+const read = (task: PackedTask) => {
   const b = new BatchReader(task);
   return Array.from({ length: b.count }, (_, r) => ({
     offset: b.offset(r),

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { compatHeaders, createClient } from '../../../src/common/es-client.js';
-import { probeServer, serverName } from '../../../src/elasticsearch/server.js';
+import { compatHeaders, createClient, probeServer } from '../../../src/common/es-client.js';
+import { serverName } from '../../../src/common/server.js';
 import { UnsupportedServerError } from '../../../src/common/errors.js';
 import { answering, rootOf, type Answer } from './search-root.js';
 
@@ -87,12 +87,12 @@ describe('media types per server', () => {
   });
 
   it('a _bulk to OpenSearch goes out as plain NDJSON and its answer is read without the product check', async () => {
-    const { url, server, seen } = await answering({ status: 200, body: JSON.stringify({ errors: false, items: [{ index: { status: 201 } }] }) });
+    const { url, server, seen } = await answering({ status: 200, body: JSON.stringify({ errors: true, items: [{ index: { status: 201 } }] }) });
     const client = createClient(settings(url), 1);
     try {
       const headers = compatHeaders({ product: 'opensearch', major: 2 });
       const res = await client.transport.request({ method: 'POST', path: '/_bulk', bulkBody: '{"index":{}}\n{}\n' }, headers ? { headers } : {});
-      expect(res).to.deep.equal({ errors: false, items: [{ index: { status: 201 } }] });
+      expect(res).to.deep.equal({ errors: true, items: [{ index: { status: 201 } }] });
       expect(seen[0]).to.include({ accept: 'application/json', 'content-type': 'application/x-ndjson' });
     } finally {
       await client.close();

@@ -9,7 +9,7 @@ import type { EncodedBatch } from '../../../workers/bulk/encoder.js';
 import type { SinkResult } from '../../../workers/bulk/sink.js';
 import { createBatchProcessor } from '../../../workers/processor.js';
 import { seededRandom } from '../../support/random.js';
-import { testWorkerInit } from '../../support/worker-init.js';
+import { forWorker, testWorkerInit } from '../../support/worker-init.js';
 
 // The same records through the worker's two JSON passthroughs, the native scan and the JS decoder
 // (native forced off as SLUICE_NATIVE=0 does): outcomes, failure reasons and NDJSON bytes must be
@@ -39,7 +39,7 @@ function task(cases: readonly Case[]) {
     };
     b.add(tpKey(r.topic, r.partition), r, 0);
   });
-  return packTask([...b.runs.values()]).task;
+  return forWorker(packTask([...b.runs.values()]).task);
 }
 
 /**

@@ -8,6 +8,7 @@ import type { ConsumerHooks } from '../../../src/kafka/consumer.js';
 import { redriveConfig } from '../../../src/config/redrive.js';
 import type { KafkaRecord } from '../../../src/dispatch/batch.js';
 import { startPipeline, type PipelineConsumer, type PipelineDeps } from '../../../src/pipeline/start.js';
+import { waitForElasticsearch } from '../../../src/elasticsearch/wait.js';
 import { BatchReader } from '../../../src/common/batch-layout.js';
 import { emptyStats, Outcome, type BatchResult, type BatchTask, type RecordFailure, type WorkerInit } from '../../../src/common/protocol.js';
 
@@ -46,6 +47,10 @@ function fakePool(fails: (partition: number, offset: number) => boolean) {
         }
       }
       return { outcomes, failures, stats: { ...emptyStats(), docs: n } };
+    },
+    async probe() {
+      log.push('probe');
+      return { ok: true, server: { product: 'opensearch', version: '2.19.5', major: 2, clusterName: 'c' } } as const;
     },
     threads: [],
     on(event: string, listener: (arg: unknown) => void) {
@@ -98,7 +103,7 @@ function setup(options: { errors?: Record<string, unknown>; redrive?: Record<str
   const kafka = fakeConsumer(pool.log);
   const deadLetters: Array<{ topic: string; record: KafkaRecord; failure: RecordFailure }> = [];
   const deps: PipelineDeps = {
-    waitForServer: async () => ({ product: 'elasticsearch', version: '8.19.0', major: 8, clusterName: 'c' }),
+    waitForServer: waitForElasticsearch,
     createPool: (init) => {
       pool.setInit(init);
       return pool.pool;
@@ -117,7 +122,7 @@ describe('pipeline wiring', () => {
     const { config, deps, pool, kafka } = setup();
     const pipeline = await startPipeline(config, { logger }, deps);
     expect(pool.init()?.maxConcurrentBulks).to.equal(2);
-    expect(pool.log).to.deep.equal(['consumer connected', 'consumer started']);
+    expect(pool.log).to.deep.equal(['probe', 'consumer connected', 'consumer started']);
     expect(kafka.hooks().onAssign([tp(0), tp(1)])).to.deep.equal([]);
     kafka.hooks().onRecords([0, 1, 2].flatMap((o) => [message(0, o), message(1, o + 10)]));
     await waitUntil(() => kafka.stored.get('logs[0]') === 3 && kafka.stored.get('logs[1]') === 13);
@@ -129,6 +134,9 @@ describe('pipeline wiring', () => {
       { topic: 'logs', partition: 1, offset: 13 },
     ]);
     expect(pool.log.slice(-3)).to.deep.equal(['pause 0,1', 'consumer closed', 'pool destroyed']);
+    // A worker asked the server first; every batch names what answered, for its media types.
+    expect(pool.tasks.length).to.be.greaterThan(0);
+    for (const task of pool.tasks) expect(task.server).to.deep.equal({ product: 'opensearch', major: 2 });
   });
 
   it('a worker halt pauses every partition until that worker resumes', async () => {
@@ -139,7 +147,7 @@ describe('pipeline wiring', () => {
     expect(pipeline.progress().halted).to.equal('cluster_block_exception');
     pool.emit({ kind: 'resume', threadId: 7 });
     expect(pipeline.progress().halted).to.equal(undefined);
-    expect(pool.log.slice(2)).to.deep.equal(['pause 0,1', 'resume 0,1']);
+    expect(pool.log.slice(3)).to.deep.equal(['pause 0,1', 'resume 0,1']);
     await pipeline.stop('done');
   });
 

@@ -11,7 +11,7 @@ import { loadNative } from '../../../src/common/native.js';
 import type { EncodedBatch } from '../../../workers/bulk/encoder.js';
 import type { DocFailure, SinkResult } from '../../../workers/bulk/sink.js';
 import { createBatchProcessor } from '../../../workers/processor.js';
-import { testWorkerInit } from '../../support/worker-init.js';
+import { forWorker, testWorkerInit } from '../../support/worker-init.js';
 
 const logger = pino({ level: 'silent' });
 const init = testWorkerInit;
@@ -40,7 +40,7 @@ function captureSink(failDoc?: (doc: number, lines: string[]) => DocFailure | un
 function task(records: KafkaRecord[]) {
   const b = new BatchBuilder();
   for (const r of records) b.add(tpKey(r.topic, r.partition), r, 0);
-  return packTask([...b.runs.values()]).task;
+  return forWorker(packTask([...b.runs.values()]).task);
 }
 
 const rec = (offset: number, value: string | Buffer | null, key: string | null = null, partition = 0, topic = 'logs'): KafkaRecord => ({
