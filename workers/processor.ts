@@ -11,7 +11,7 @@ import { nativeStatus, ScanStatus, type NativeStatus } from '../src/common/nativ
 import { countAckDelays } from '../src/common/freshness.js';
 import { createDecoder } from './decode.js';
 import { createPassthrough, type PassthroughScan } from './passthrough.js';
-import { BufferPool, createActionLines, NdjsonEncoder } from './bulk/encoder.js';
+import { BufferPool, createActionLines, KafkaIdActions, NdjsonEncoder } from './bulk/encoder.js';
 import { HaltMonitor } from './bulk/halt.js';
 import { Semaphore } from './bulk/semaphore.js';
 import { createBulkSink } from './bulk/sink.js';
@@ -68,6 +68,8 @@ export async function createBatchProcessor(
   const named = router.fields.length > 0;
   const fieldValues: unknown[] = router.fields.map(() => undefined);
   const actionFor = createActionLines(op);
+  // The default: Kafka ids and no pipeline or routing, whose action lines are written as bytes.
+  const kafkaActions = ids.kind === 'kafka' && fixedExtras && constantExtras === undefined ? new KafkaIdActions(op) : undefined;
   const deleteFor = createActionLines('delete');
   // The key is decoded only where something reads it.
   const needsKey = transform !== undefined || ids.kind === 'key' || init.onNull === 'delete' || routing?.kind === 'key';
@@ -333,6 +335,11 @@ export async function createBatchProcessor(
       end: number,
     ): Problem | undefined {
       const time = router.usesDate ? (parseTimestamp(scan.timestamp(record)) ?? timestamp) : timestamp;
+      if (kafkaActions !== undefined && !named) {
+        const head = kafkaActions.head(router.name(topic, partition, time), topic, partition);
+        encoder.appendRawWithOffset(head, offset, bytes, start, end, record, scan.status(record) === ScanStatus.OkNewlines);
+        return undefined;
+      }
       const doc = idHolder ? idHolder.holding(scan.id(record)) : NO_DOCUMENT;
       const id = documentId(ids, doc, topic, partition, offset, key);
       if (id === null) return { stage: 'route', reason: idProblem(ids, doc) };

@@ -120,6 +120,30 @@ export class NdjsonEncoder {
     this.#buf[this.#len++] = 0x0a;
   }
 
+  /**
+   * `appendRaw` for an action line that is `head` followed by the record's offset and `"}}`: the
+   * line of a Kafka id (`KafkaIdActions`), written as bytes instead of built as a string and encoded.
+   */
+  appendRawWithOffset(head: Buffer, offset: number, bytes: Uint8Array, start: number, end: number, record: number, newlines = false): void {
+    // An offset below 2^63 has at most 19 digits.
+    this.#ensure(head.length + 24 + (end - start) + 1);
+    this.#starts.push(this.#len);
+    this.#records.push(record);
+    const buf = this.#buf;
+    let at = this.#len + head.copy(buf, this.#len);
+    at += buf.write(String(offset), at, 'latin1');
+    buf[at++] = 0x22; // "
+    buf[at++] = 0x7d; // }
+    buf[at++] = 0x7d; // }
+    buf[at++] = 0x0a;
+    buf.set(bytes.subarray(start, end), at);
+    const from = at;
+    at += end - start;
+    if (newlines) for (let i = from; i < at; i++) if (buf[i] === 0x0a || buf[i] === 0x0d) buf[i] = 0x20;
+    buf[at++] = 0x0a;
+    this.#len = at;
+  }
+
   /** A delete: the action line alone. */
   appendDelete(action: string, record: number): void {
     this.#ensure((action.length + 1) * 3);
@@ -188,6 +212,34 @@ export function createActionLines(op: OpType): (index: string, id: string | unde
     }
     return closeAction(prefix, id, version, extras);
   };
+}
+
+/**
+ * The action lines of Kafka ids (`<topic>-<partition>-<offset>`, no version, no pipeline or routing)
+ * as bytes: everything before the offset is the same for the records of one partition and index, so
+ * it is escaped and encoded once, and `NdjsonEncoder.appendRawWithOffset` adds the offset. The bytes
+ * are those of `actionLine(op, index, `${topic}-${partition}-${offset}`)`.
+ */
+export class KafkaIdActions {
+  #index: string | undefined;
+  #topic: string | undefined;
+  #partition = -1;
+  #head = Buffer.alloc(0);
+
+  constructor(readonly op: OpType) {}
+
+  /** `{"index":{"_index":"logs","_id":"t-0-` for the offsets of `topic`, `partition` into `index`. */
+  head(index: string, topic: string, partition: number): Buffer {
+    if (index !== this.#index || topic !== this.#topic || partition !== this.#partition) {
+      this.#index = index;
+      this.#topic = topic;
+      this.#partition = partition;
+      // The id's JSON string without its closing quote: the digits that follow need no escaping.
+      const id = JSON.stringify(`${topic}-${partition}-`).slice(0, -1);
+      this.#head = Buffer.from(`${actionPrefix(this.op, index)},"_id":${id}`, 'utf8');
+    }
+    return this.#head;
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { actionLine, BufferPool, createActionLines, NdjsonEncoder } from '../../../../workers/bulk/encoder.js';
+import { actionLine, BufferPool, createActionLines, KafkaIdActions, NdjsonEncoder, type OpType } from '../../../../workers/bulk/encoder.js';
 import { buildRequests, subsetRequest } from '../../../../workers/bulk/request-builder.js';
 
 function lines(buf: Buffer): string[] {
@@ -80,6 +80,42 @@ describe('NDJSON encoder: raw sources', () => {
     const out = enc.finish();
     expect(lines(out.buffer).filter((_, i) => i % 2 === 0).map((l) => JSON.parse(l).index._id)).to.deep.equal(['1', '3']);
     expect(Array.from(out.docRecords)).to.deep.equal([0, 2]);
+  });
+});
+
+describe('NDJSON encoder: Kafka id action lines as bytes', () => {
+  it('writes the bytes of actionLine for any topic, partition, offset, index and op type, and its source', () => {
+    const cases: Array<[OpType, string, string, number, number]> = [
+      ['index', 'logs', 'apm', 0, 0],
+      ['create', 'logs-2026.12.03', 'apm', 3, Number.MAX_SAFE_INTEGER],
+      ['index', 'jö\u00fcrnal-🚀', 't"q\\b\n', 11, 42],
+      ['index', 'i', 'lone\ud800', 1, 7],
+      ['index', 'i', '\udc00x', 2, 1_000_000],
+    ];
+    const source = Buffer.from('{"a":1}');
+    for (const [op, index, topic, partition, offset] of cases) {
+      const e = new NdjsonEncoder(16);
+      e.appendRawWithOffset(new KafkaIdActions(op).head(index, topic, partition), offset, source, 0, source.length, 0);
+      const expected = `${actionLine(op, index, `${topic}-${partition}-${offset}`)}\n{"a":1}\n`;
+      expect(e.finish().buffer.toString('utf8')).to.equal(expected, `${op} ${index} ${topic} ${partition} ${offset}`);
+    }
+  });
+
+  it('makes a new head only when the index, topic or partition changes; raw newlines become spaces', () => {
+    const actions = new KafkaIdActions('index');
+    const a = actions.head('logs', 't', 0);
+    expect(actions.head('logs', 't', 0)).to.equal(a);
+    expect(actions.head('logs', 't', 1).toString()).to.equal('{"index":{"_index":"logs","_id":"t-1-');
+    expect(actions.head('logs', 'u', 1).toString()).to.equal('{"index":{"_index":"logs","_id":"u-1-');
+    expect(actions.head('other', 'u', 1).toString()).to.equal('{"index":{"_index":"other","_id":"u-1-');
+    const e = new NdjsonEncoder(8);
+    const value = Buffer.from('xx{\r\n"a": 1\n}yy');
+    e.appendRawWithOffset(actions.head('logs', 't', 0), 5, value, 2, value.length - 2, 3, true);
+    e.appendRaw(actionLine('index', 'logs', 't-0-6'), value, 2, value.length - 2, 4);
+    const out = e.finish();
+    expect(out.buffer.toString()).to.equal('{"index":{"_index":"logs","_id":"t-0-5"}}\n{  "a": 1 }\n{"index":{"_index":"logs","_id":"t-0-6"}}\n{\r\n"a": 1\n}\n');
+    expect([...out.docStarts]).to.deep.equal([0, 54, out.buffer.length]);
+    expect([...out.docRecords]).to.deep.equal([3, 4]);
   });
 });
 
