@@ -139,6 +139,20 @@ describe('pipeline wiring', () => {
     for (const task of pool.tasks) expect(task.server).to.deep.equal({ product: 'opensearch', major: 2 });
   });
 
+  it('a server the start-up wait refuses ends the start with its error, and the workers that asked it are stopped', async () => {
+    const { config, deps, pool } = setup();
+    pool.pool.probe = async () => {
+      pool.log.push('probe');
+      return { ok: false, unsupported: { problem: 'Elasticsearch 6.8.23 is not supported', statusCode: undefined } };
+    };
+    const err = await startPipeline(config, { logger }, deps).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).to.equal('elasticsearch http://127.0.0.1:9200: Elasticsearch 6.8.23 is not supported');
+    expect(pool.log).to.deep.equal(['probe', 'pool destroyed']);
+  });
+
   it('a worker halt pauses every partition until that worker resumes', async () => {
     const { config, deps, pool, kafka } = setup();
     const pipeline = await startPipeline(config, { logger }, deps);
