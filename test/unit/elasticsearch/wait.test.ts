@@ -59,4 +59,25 @@ describe('pipeline start-up: which search server answered', function () {
     expect(r.stderr).to.equal(`sluice: elasticsearch ${r.url}: the server is not Elasticsearch or OpenSearch: GET / answered HTTP 404 (text/html, server nginx/1.27.0)\n`);
     expect(r.logs.filter((l) => l['msg'] === 'elasticsearch not reachable yet')).to.deep.equal([]);
   });
+
+  // The worker that asks `GET /` sends its status across as data: the wait's decisions rest on it.
+  it('exits 1 at once when the credentials are refused (401)', async () => {
+    const r = await runAgainst({ status: 401, body: JSON.stringify({ error: { type: 'security_exception' }, status: 401 }) });
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.equal('sluice: Elasticsearch refuses the credentials (401): check elasticsearch.auth\n');
+  });
+
+  it('goes on with plain JSON when GET / is forbidden (403: no monitor privilege)', async () => {
+    const r = await runAgainst({ status: 403, body: JSON.stringify({ error: { type: 'security_exception' }, status: 403 }) }, 'elasticsearch reachable');
+    expect(r.logs.map((l) => l['msg'])).to.include('cannot read the server product and version (403: the credentials lack the monitor cluster privilege); sending plain JSON');
+    expect(r.logs.find((l) => l['msg'] === 'elasticsearch reachable')).to.include({ server: 'an unknown server' });
+  });
+
+  it('waits, logging each attempt, while the server answers 503', async () => {
+    const r = await runAgainst({ status: 503, body: JSON.stringify({ error: { type: 'master_not_discovered_exception' }, status: 503 }) }, 'elasticsearch not reachable yet');
+    const waiting = r.logs.find((l) => l['msg'] === 'elasticsearch not reachable yet');
+    // The first backoff step: up to 500 ms, with jitter.
+    expect(waiting?.['retryInMs']).to.be.within(1, 500);
+    expect(String(waiting?.['err'])).to.include('master_not_discovered_exception');
+  });
 });
