@@ -176,11 +176,6 @@ export class UnsupportedServerError extends SluiceError {
     this.statusCode = facts.statusCode;
     this.target = facts.target;
   }
-
-  /** The same refusal, naming where Sluice looked. */
-  at(target: string): UnsupportedServerError {
-    return new UnsupportedServerError(this.problem, { statusCode: this.statusCode, target }, { cause: this });
-  }
 }
 
 /** Where an Elasticsearch (or OpenSearch) request went and what came back. */

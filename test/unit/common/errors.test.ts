@@ -45,7 +45,7 @@ describe('errors', () => {
     },
     { err: new MetricsListenError('0.0.0.0', 9464, 'listen EADDRINUSE'), code: 'SLUICE_METRICS_LISTEN', retriable: false, message: 'cannot serve metrics on 0.0.0.0:9464: listen EADDRINUSE' },
     { err: new UnsupportedServerError('Elasticsearch 6.8.0 is not supported'), code: 'SLUICE_ES_UNSUPPORTED', retriable: false, message: 'Elasticsearch 6.8.0 is not supported' },
-    { err: new UnsupportedServerError('not a search engine', { statusCode: 404 }).at('http://h:9200'), code: 'SLUICE_ES_UNSUPPORTED', retriable: false, message: 'elasticsearch http://h:9200: not a search engine' },
+    { err: new UnsupportedServerError('not a search engine', { statusCode: 404, target: 'http://h:9200' }), code: 'SLUICE_ES_UNSUPPORTED', retriable: false, message: 'elasticsearch http://h:9200: not a search engine' },
     {
       err: new ElasticsearchAuthError({ endpoint: 'GET /', statusCode: 401, esErrorType: 'security_exception' }),
       code: 'SLUICE_ES_AUTH',
