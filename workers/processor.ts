@@ -68,8 +68,9 @@ export async function createBatchProcessor(
   const named = router.fields.length > 0;
   const fieldValues: unknown[] = router.fields.map(() => undefined);
   const actionFor = createActionLines(op);
-  // The default: Kafka ids and no pipeline or routing, whose action lines are written as bytes.
-  const kafkaActions = ids.kind === 'kafka' && fixedExtras && constantExtras === undefined ? new KafkaIdActions(op) : undefined;
+  // The default: Kafka ids, no pipeline or routing and no `{field:}` in the index name, whose action
+  // lines the passthrough writes as bytes.
+  const kafkaActions = ids.kind === 'kafka' && fixedExtras && constantExtras === undefined && !named ? new KafkaIdActions(op) : undefined;
   const deleteFor = createActionLines('delete');
   // The key is decoded only where something reads it.
   const needsKey = transform !== undefined || ids.kind === 'key' || init.onNull === 'delete' || routing?.kind === 'key';
@@ -335,7 +336,7 @@ export async function createBatchProcessor(
       end: number,
     ): Problem | undefined {
       const time = router.usesDate ? (parseTimestamp(scan.timestamp(record)) ?? timestamp) : timestamp;
-      if (kafkaActions !== undefined && !named) {
+      if (kafkaActions !== undefined) {
         const head = kafkaActions.head(router.name(topic, partition, time), topic, partition);
         encoder.appendRawWithOffset(head, offset, bytes, start, end, record, scan.status(record) === ScanStatus.OkNewlines);
         return undefined;

@@ -110,14 +110,7 @@ export class NdjsonEncoder {
     this.#records.push(record);
     this.#len += this.#buf.write(action, this.#len, 'utf8');
     this.#buf[this.#len++] = 0x0a;
-    const from = this.#len;
-    this.#buf.set(bytes.subarray(start, end), from);
-    this.#len += end - start;
-    if (newlines) {
-      const buf = this.#buf;
-      for (let i = from; i < this.#len; i++) if (buf[i] === 0x0a || buf[i] === 0x0d) buf[i] = 0x20;
-    }
-    this.#buf[this.#len++] = 0x0a;
+    this.#appendSource(bytes, start, end, newlines);
   }
 
   /**
@@ -136,12 +129,19 @@ export class NdjsonEncoder {
     buf[at++] = 0x7d; // }
     buf[at++] = 0x7d; // }
     buf[at++] = 0x0a;
-    buf.set(bytes.subarray(start, end), at);
-    const from = at;
-    at += end - start;
-    if (newlines) for (let i = from; i < at; i++) if (buf[i] === 0x0a || buf[i] === 0x0d) buf[i] = 0x20;
-    buf[at++] = 0x0a;
     this.#len = at;
+    this.#appendSource(bytes, start, end, newlines);
+  }
+
+  /** The source line of a raw document: its bytes (raw CR and LF as spaces with `newlines`) and a newline. */
+  #appendSource(bytes: Uint8Array, start: number, end: number, newlines: boolean): void {
+    const buf = this.#buf;
+    const from = this.#len;
+    buf.set(bytes.subarray(start, end), from);
+    const to = from + (end - start);
+    if (newlines) for (let i = from; i < to; i++) if (buf[i] === 0x0a || buf[i] === 0x0d) buf[i] = 0x20;
+    buf[to] = 0x0a;
+    this.#len = to + 1;
   }
 
   /** A delete: the action line alone. */
